@@ -1,0 +1,69 @@
+/*
+ * Bounded reader over untrusted bytes. Every byte a decoder reads from the
+ * wire goes through these functions; nothing else does pointer arithmetic on
+ * packet data.
+ *
+ * The error is sticky: a read past the end returns 0, sets err, and every later
+ * read returns 0 too. Check err once after a fixed header, and always before
+ * using a value read from the wire as a length, a count or a loop bound.
+ * Bounds are checked by comparing with what remains (n > end - p), never by
+ * computing p + n, which can overflow.
+ *
+ * A cursor never owns its bytes; it is a view valid as long as the buffer.
+ */
+#ifndef FC_CURSOR_H
+#define FC_CURSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fc_cur {
+	const uint8_t *p;
+	const uint8_t *end;
+	int err; /* 0 or FC_ETRUNC, sticky */
+};
+
+static inline void fc_cur_init(struct fc_cur *c, const void *buf, size_t len)
+{
+	c->p = (const uint8_t *)buf;
+	c->end = c->p + len;
+	c->err = 0;
+}
+
+static inline size_t fc_cur_left(const struct fc_cur *c)
+{
+	return (size_t)(c->end - c->p);
+}
+
+/* True when at least n bytes remain (and no error is pending). */
+static inline bool fc_cur_has(const struct fc_cur *c, size_t n)
+{
+	return c->err == 0 && n <= (size_t)(c->end - c->p);
+}
+
+uint8_t fc_cur_u8(struct fc_cur *c);
+uint16_t fc_cur_be16(struct fc_cur *c);
+uint32_t fc_cur_be24(struct fc_cur *c);
+uint32_t fc_cur_be32(struct fc_cur *c);
+uint64_t fc_cur_be64(struct fc_cur *c);
+/* Big-endian unsigned integer of n bytes, 1 <= n <= 8 (RFC 7011 §6.2
+ * reduced-size encoding). n outside that range sets FC_EMALFORMED. */
+uint64_t fc_cur_beN(struct fc_cur *c, size_t n);
+
+/* Copies n bytes into out; on a short read out is zero-filled. */
+void fc_cur_copy(struct fc_cur *c, void *out, size_t n);
+
+/* Advances n bytes. */
+void fc_cur_skip(struct fc_cur *c, size_t n);
+
+/* Returns a pointer to the next n bytes and advances, or NULL (and err set).
+ * The pointer is a view into the caller's buffer: valid as long as it is. */
+const uint8_t *fc_cur_view(struct fc_cur *c, size_t n);
+
+/* Splits off a child reader over the next n bytes and advances past them.
+ * On a short read the child is empty, err is set on the parent, and false
+ * is returned. */
+bool fc_cur_sub(struct fc_cur *c, size_t n, struct fc_cur *out);
+
+#endif

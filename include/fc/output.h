@@ -1,0 +1,57 @@
+/*
+ * Output interface (dav1d muxer style): a vtable per kind of output and a
+ * NULL-terminated registry (fc_outputs). New outputs are added to that
+ * array, not as new branches in the pipeline.
+ *
+ * Each message arrives twice-formed: as the protobuf-c message (for outputs
+ * that render it, e.g. JSON) and as its length-delimited encoding (varint
+ * length + bytes, for Kafka and files). Both are borrowed for the call only.
+ *
+ * Thread affinity: write and poll are called from one pipeline thread.
+ */
+#ifndef FC_OUTPUT_H
+#define FC_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+struct fc_config;
+struct fc_metrics;
+
+enum fc_msg_kind {
+	FC_MSG_FLOW = 0,    /* flowpb.FlowMessage */
+	FC_MSG_COUNTER = 1, /* flowpb.CounterMessage (sFlow counter samples) */
+};
+
+struct fc_msg {
+	enum fc_msg_kind kind;
+	const ProtobufCMessage *pb;
+	const uint8_t *framed; /* varint length prefix + message */
+	size_t framed_len;
+	const uint8_t *key; /* partitioning key (exporter address), may be NULL */
+	size_t key_len;
+};
+
+struct fc_output_ops {
+	const char *name; /* the scheme in --output NAME[:ARG] */
+	size_t priv_size;
+	/* Returns 0 or an fc_err; close is called on failure too. */
+	int (*open)(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m);
+	/* Returns 0, or an fc_err when the message was dropped (already
+	 * counted by the output). */
+	int (*write)(void *priv, const struct fc_msg *msg);
+	/* Serves callbacks (delivery reports); called once per batch. */
+	void (*poll)(void *priv);
+	/* Flushes with a bound and releases everything. */
+	void (*close)(void *priv);
+};
+
+extern const struct fc_output_ops *const fc_outputs[];
+
+/* Looks up an output by its scheme; NULL when unknown. */
+const struct fc_output_ops *fc_output_find(const char *name, size_t name_len);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * Configuration: one declarative option table (config.c) feeds both the
+ * command line (long flags) and an INI file (libinih, `--config FILE`), so a
+ * key has the same name, type, default, bounds and help everywhere. Unknown
+ * keys are rejected; `kafka.*` INI keys and `-X key=value` flags pass through
+ * to librdkafka untouched.
+ *
+ * Ownership: strings in struct fc_config are owned by it (fc_config_fini).
+ */
+#ifndef FC_CONFIG_H
+#define FC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define FC_CONFIG_MAX_LIST 32
+
+struct fc_strlist {
+	size_t n;
+	char *v[FC_CONFIG_MAX_LIST];
+};
+
+struct fc_config {
+	/* input */
+	struct fc_strlist listen; /* ADDR:PORT, [v6]:PORT */
+	char *pcap;               /* --pcap FILE: replay instead of listening */
+	uint64_t rcvbuf;          /* SO_RCVBUF bytes, 0 = kernel default */
+	uint64_t workers;         /* receive threads (SO_REUSEPORT) */
+	uint64_t batch;           /* datagrams per recvmmsg */
+
+	/* output */
+	struct fc_strlist outputs;  /* kafka | file:PATH | json:PATH */
+	char *kafka_brokers;        /* NULL: embedded mock cluster */
+	char *kafka_topic;
+	char *kafka_counter_topic;
+	struct fc_strlist kafka_props; /* key=value for librdkafka */
+	char *kafka_key;            /* none | exporter */
+	uint64_t kafka_flush_ms;    /* bound on the flush at exit */
+	uint64_t kafka_msgs_per_record; /* >1 batches framed messages */
+
+	/* NetFlow v9 / IPFIX template engine */
+	bool template_ignore_port;
+	uint64_t template_ttl;      /* seconds, v9/UDP template lifetime; 0 = none */
+	char *template_file;        /* persistence, NULL = off */
+	uint64_t template_save_interval; /* seconds */
+	uint64_t template_max_per_exporter;
+	uint64_t template_max_exporters;
+	uint64_t template_max_fields;
+	uint64_t hold_bytes;        /* data held before its template, per exporter */
+	uint64_t hold_seconds;
+
+	/* sampling */
+	uint64_t sampling_default;            /* 0 = none */
+	struct fc_strlist sampling_override;  /* PREFIX=RATE */
+
+	/* sFlow */
+	uint64_t sflow_max_samples;  /* per datagram */
+	uint64_t sflow_max_records;  /* per sample */
+
+	/* enrichment */
+	char *geoip_asn;
+	char *geoip_geo;
+	bool geoip_asn_override;
+	char *networks;
+	char *exporter_names;
+	uint64_t reload_interval; /* seconds between file change checks, 0 = off */
+	uint64_t geoip_cache_size; /* entries */
+
+	/* operations */
+	char *log_level;         /* error | warn | info | debug */
+	uint64_t stats_interval; /* seconds between counter prints, 0 = off */
+	char *metrics_listen;    /* ADDR:PORT for /metrics, NULL = off */
+};
+
+/* Sets every option to its default. */
+void fc_config_init(struct fc_config *c);
+void fc_config_fini(struct fc_config *c);
+
+/* Parses argv (and --config FILE, applied where it appears). On error
+ * prints a message naming the option to err and returns FC_EINVAL.
+ * Returns 1 when --help or --version was handled (caller exits 0). */
+int fc_config_parse_args(struct fc_config *c, int argc, char **argv, FILE *err);
+
+/* Applies an INI file. Returns 0 or FC_EINVAL / FC_ESYS (message to err). */
+int fc_config_load_file(struct fc_config *c, const char *path, FILE *err);
+
+void fc_config_usage(FILE *out, const char *argv0);
+
+#endif
