@@ -1,0 +1,391 @@
+/*
+ * The option table (see config.h). One row per option: its long flag is
+ * also its INI key (dashes or underscores), with type, default, bounds and
+ * help. The command line and `--config FILE` (libinih) both go through
+ * set_option(), so they cannot disagree. INI section [kafka] and keys
+ * starting with "kafka." are handed to librdkafka as they are.
+ */
+#include "config/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc/err.h"
+
+enum opt_type { OPT_STR, OPT_LIST, OPT_U64, OPT_BOOL };
+
+struct opt {
+	const char *name;
+	enum opt_type type;
+	size_t off;
+	const char *def; /* NULL: none */
+	uint64_t min, max;
+	const char *arg;  /* placeholder in --help */
+	const char *help;
+};
+
+#define O(f) offsetof(struct fc_config, f)
+#define U64MAX UINT64_MAX
+
+static const struct opt opts[] = {
+	/* input */
+	{"listen", OPT_LIST, O(listen), NULL, 0, 0, "ADDR:PORT",
+	 "UDP address to receive on, repeatable; [v6]:PORT for IPv6 "
+	 "(default 0.0.0.0:2055 and 0.0.0.0:6343)"},
+	{"pcap", OPT_STR, O(pcap), NULL, 0, 0, "FILE",
+	 "replay the UDP datagrams of a capture instead of listening, then exit"},
+	{"rcvbuf", OPT_U64, O(rcvbuf), "33554432", 0, 1u << 30, "BYTES",
+	 "socket receive buffer (SO_RCVBUF; raise net.core.rmem_max to allow it)"},
+	{"workers", OPT_U64, O(workers), "1", 1, 64, "N",
+	 "receive threads, each with its own SO_REUSEPORT sockets"},
+	{"batch", OPT_U64, O(batch), "64", 1, 1024, "N", "datagrams per recvmmsg call"},
+	/* output */
+	{"output", OPT_LIST, O(outputs), NULL, 0, 0, "KIND[:ARG]",
+	 "kafka (default), file:PATH (length-delimited protobuf) or json:PATH "
+	 "(JSON lines); PATH - is stdout; repeatable"},
+	{"kafka-brokers", OPT_STR, O(kafka_brokers), NULL, 0, 0, "LIST",
+	 "bootstrap brokers; without it an embedded in-memory Kafka is started"},
+	{"kafka-topic", OPT_STR, O(kafka_topic), "flows", 0, 0, "NAME", "topic for flows"},
+	{"kafka-counter-topic", OPT_STR, O(kafka_counter_topic), "flow-counters", 0, 0, "NAME",
+	 "topic for sFlow counter samples"},
+	{"kafka-key", OPT_STR, O(kafka_key), "exporter", 0, 0, "none|exporter",
+	 "record key: the exporter address keeps one exporter on one partition"},
+	{"kafka-flush-ms", OPT_U64, O(kafka_flush_ms), "10000", 0, 600000, "MS",
+	 "how long to wait for outstanding deliveries at exit"},
+	{"kafka-msgs-per-record", OPT_U64, O(kafka_msgs_per_record), "1", 1, 10000, "N",
+	 "length-delimited messages per Kafka record"},
+	/* templates */
+	{"template-ignore-port", OPT_BOOL, O(template_ignore_port), "false", 0, 0, NULL,
+	 "scope templates by exporter address only (exporters behind NAT)"},
+	{"template-ttl", OPT_U64, O(template_ttl), "1800", 0, U64MAX, "SECONDS",
+	 "lifetime of NetFlow v9 templates not refreshed (0 = forever)"},
+	{"template-file", OPT_STR, O(template_file), NULL, 0, 0, "PATH",
+	 "save templates and sampling state here and load them at start"},
+	{"template-save-interval", OPT_U64, O(template_save_interval), "60", 1, U64MAX, "SECONDS",
+	 "how often the template file is written"},
+	{"template-max-per-exporter", OPT_U64, O(template_max_per_exporter), "4096", 1, 65536, "N",
+	 "templates kept per exporter session"},
+	{"template-max-exporters", OPT_U64, O(template_max_exporters), "8192", 1, 1u << 20, "N",
+	 "exporter sessions with templates"},
+	{"template-max-fields", OPT_U64, O(template_max_fields), "512", 1, 65535, "N",
+	 "fields per template"},
+	{"hold-bytes", OPT_U64, O(hold_bytes), "262144", 0, 1u << 30, "BYTES",
+	 "data held per exporter while its template is unknown"},
+	{"hold-seconds", OPT_U64, O(hold_seconds), "60", 0, 86400, "SECONDS",
+	 "how long such data is held before it is given up (and counted)"},
+	/* sampling */
+	{"sampling-default", OPT_U64, O(sampling_default), "0", 0, U64MAX, "RATE",
+	 "sampling rate for exporters that announce none (0 = leave unset)"},
+	{"sampling-override", OPT_LIST, O(sampling_override), NULL, 0, 0, "PREFIX=RATE",
+	 "force the sampling rate of exporters in PREFIX; repeatable"},
+	/* sFlow */
+	{"sflow-max-samples", OPT_U64, O(sflow_max_samples), "512", 1, 65536, "N",
+	 "samples decoded per sFlow datagram"},
+	{"sflow-max-records", OPT_U64, O(sflow_max_records), "64", 1, 65536, "N",
+	 "records decoded per sFlow sample"},
+	/* enrichment */
+	{"geoip-asn", OPT_STR, O(geoip_asn), NULL, 0, 0, "FILE",
+	 "MaxMind GeoLite2-ASN or GeoIP2-ISP database"},
+	{"geoip-geo", OPT_STR, O(geoip_geo), NULL, 0, 0, "FILE",
+	 "MaxMind GeoLite2/GeoIP2 City or Country database"},
+	{"geoip-asn-override", OPT_BOOL, O(geoip_asn_override), "false", 0, 0, NULL,
+	 "replace the ASNs the exporter sent with the database's"},
+	{"networks", OPT_STR, O(networks), NULL, 0, 0, "FILE",
+	 "your networks: CSV prefix,name,role,site,asn (longest prefix wins)"},
+	{"exporter-names", OPT_STR, O(exporter_names), NULL, 0, 0, "FILE",
+	 "exporter address to name map"},
+	{"reload-interval", OPT_U64, O(reload_interval), "30", 0, 86400, "SECONDS",
+	 "how often enrichment files are checked for changes (0 = only on SIGHUP)"},
+	{"geoip-cache-size", OPT_U64, O(geoip_cache_size), "65536", 0, 1u << 24, "N",
+	 "lookup cache entries per database"},
+	/* operations */
+	{"log-level", OPT_STR, O(log_level), "info", 0, 0, "error|warn|info|debug", "log threshold"},
+	{"stats-interval", OPT_U64, O(stats_interval), "0", 0, 86400, "SECONDS",
+	 "print counters periodically (they are always printed on exit and SIGUSR1)"},
+	{"metrics-listen", OPT_STR, O(metrics_listen), NULL, 0, 0, "ADDR:PORT",
+	 "serve Prometheus /metrics over HTTP"},
+};
+
+#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+
+static void *field(struct fc_config *c, const struct opt *o)
+{
+	return (char *)c + o->off;
+}
+
+static int list_add(struct fc_strlist *l, const char *v, FILE *err, const char *name)
+{
+	if (l->n >= FC_CONFIG_MAX_LIST) {
+		fprintf(err, "collector: --%s given more than %d times\n", name, FC_CONFIG_MAX_LIST);
+		return FC_EINVAL;
+	}
+	l->v[l->n] = strdup(v);
+	if (!l->v[l->n])
+		return FC_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) {
+		*out = false;
+		return 0;
+	}
+	return FC_EINVAL;
+}
+
+static int set_value(struct fc_config *c, const struct opt *o, const char *v, FILE *err)
+{
+	char *end;
+	unsigned long long u;
+
+	switch (o->type) {
+	case OPT_STR: {
+		char **p = field(c, o);
+		char *dup = strdup(v);
+
+		if (!dup)
+			return FC_ENOMEM;
+		free(*p);
+		*p = dup;
+		return 0;
+	}
+	case OPT_LIST:
+		return list_add(field(c, o), v, err, o->name);
+	case OPT_BOOL:
+		if (parse_bool(v, field(c, o)) != 0) {
+			fprintf(err, "collector: %s: expected true or false, got '%s'\n", o->name, v);
+			return FC_EINVAL;
+		}
+		return 0;
+	case OPT_U64:
+		errno = 0;
+		u = strtoull(v, &end, 10);
+		if (errno || end == v || *end || v[0] == '-') {
+			fprintf(err, "collector: %s: expected a number, got '%s'\n", o->name, v);
+			return FC_EINVAL;
+		}
+		if (u < o->min || u > o->max) {
+			fprintf(err, "collector: %s: %llu is outside %llu..%llu\n", o->name, u,
+				(unsigned long long)o->min, (unsigned long long)o->max);
+			return FC_EINVAL;
+		}
+		*(uint64_t *)field(c, o) = u;
+		return 0;
+	}
+	return FC_EINVAL;
+}
+
+/* Matches "kafka-topic", "kafka_topic". */
+static const struct opt *find_opt(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const char *n = opts[i].name;
+		size_t k;
+
+		if (strlen(n) != len)
+			continue;
+		for (k = 0; k < len; k++) {
+			char a = n[k], b = name[k] == '_' ? '-' : name[k];
+
+			if (a != b)
+				break;
+		}
+		if (k == len)
+			return &opts[i];
+	}
+	return NULL;
+}
+
+void fc_config_init(struct fc_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (opts[i].def)
+			(void)set_value(c, &opts[i], opts[i].def, stderr);
+	}
+}
+
+static void list_free(struct fc_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+}
+
+void fc_config_fini(struct fc_config *c)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (opts[i].type == OPT_STR) {
+			char **p = field(c, &opts[i]);
+			free(*p);
+			*p = NULL;
+		} else if (opts[i].type == OPT_LIST) {
+			list_free(field(c, &opts[i]));
+		}
+	}
+	list_free(&c->kafka_props);
+}
+
+struct ini_ctx {
+	struct fc_config *c;
+	FILE *err;
+	const char *path;
+	int rc;
+};
+
+static int kafka_prop(struct fc_config *c, const char *key, const char *value, FILE *err)
+{
+	char buf[1024];
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s=%s", key, value) >= sizeof(buf)) {
+		fprintf(err, "collector: kafka property %s is too long\n", key);
+		return FC_EINVAL;
+	}
+	return list_add(&c->kafka_props, buf, err, "X");
+}
+
+static int on_ini_line(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *x = user;
+	const struct opt *o;
+
+	if (x->rc)
+		return 0;
+	if (!strcmp(section, "kafka")) {
+		x->rc = kafka_prop(x->c, name, value, x->err);
+		return x->rc == 0;
+	}
+	if (!strncmp(name, "kafka.", 6)) {
+		x->rc = kafka_prop(x->c, name + 6, value, x->err);
+		return x->rc == 0;
+	}
+	if (section[0] && strcmp(section, "collector")) {
+		fprintf(x->err, "collector: %s: unknown section [%s]\n", x->path, section);
+		x->rc = FC_EINVAL;
+		return 0;
+	}
+	o = find_opt(name, strlen(name));
+	if (!o) {
+		fprintf(x->err, "collector: %s: unknown key '%s'\n", x->path, name);
+		x->rc = FC_EINVAL;
+		return 0;
+	}
+	x->rc = set_value(x->c, o, value, x->err);
+	return x->rc == 0;
+}
+
+int fc_config_load_file(struct fc_config *c, const char *path, FILE *err)
+{
+	struct ini_ctx x = {.c = c, .err = err, .path = path};
+	int line = ini_parse(path, on_ini_line, &x);
+
+	if (line == -1) {
+		fprintf(err, "collector: cannot open config file %s: %s\n", path, strerror(errno));
+		return FC_ESYS;
+	}
+	if (x.rc)
+		return x.rc;
+	if (line != 0) {
+		fprintf(err, "collector: %s:%d: syntax error\n", path, line);
+		return FC_EINVAL;
+	}
+	return 0;
+}
+
+void fc_config_usage(FILE *out, const char *argv0)
+{
+	fprintf(out,
+		"usage: %s [OPTIONS]\n"
+		"Receives NetFlow v5/v9, IPFIX and sFlow v5, publishes protobuf FlowMessages to Kafka.\n\n"
+		"  --config FILE             INI file with the same keys (section [kafka] goes to librdkafka)\n"
+		"  -X KEY=VALUE              librdkafka property, passed as is (TLS, SASL, compression...)\n",
+		argv0);
+	for (size_t i = 0; i < N_OPTS; i++) {
+		char lhs[64];
+
+		snprintf(lhs, sizeof(lhs), "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
+			 opts[i].arg ? opts[i].arg : "");
+		fprintf(out, "  %-25s %s", lhs, opts[i].help);
+		if (opts[i].def && opts[i].type != OPT_BOOL)
+			fprintf(out, " [%s]", opts[i].def);
+		fputc('\n', out);
+	}
+	fprintf(out, "  --help, --version\n");
+}
+
+int fc_config_parse_args(struct fc_config *c, int argc, char **argv, FILE *err)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *name, *val = NULL, *eq;
+		const struct opt *o;
+		size_t nlen;
+		int rc;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fc_config_usage(stdout, argv[0]);
+			return 1;
+		}
+		if (!strcmp(a, "--version")) {
+			printf("collector %s\n", FC_VERSION);
+			return 1;
+		}
+		if (!strcmp(a, "-X")) {
+			if (i + 1 >= argc || !strchr(argv[i + 1], '=')) {
+				fprintf(err, "collector: -X needs KEY=VALUE\n");
+				return FC_EINVAL;
+			}
+			rc = list_add(&c->kafka_props, argv[++i], err, "X");
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			fprintf(err, "collector: unexpected argument '%s' (see --help)\n", a);
+			return FC_EINVAL;
+		}
+		name = a + 2;
+		eq = strchr(name, '=');
+		nlen = eq ? (size_t)(eq - name) : strlen(name);
+		if (eq)
+			val = eq + 1;
+		if (nlen == 6 && !strncmp(name, "config", 6)) {
+			if (!val) {
+				if (i + 1 >= argc) {
+					fprintf(err, "collector: --config needs a FILE\n");
+					return FC_EINVAL;
+				}
+				val = argv[++i];
+			}
+			rc = fc_config_load_file(c, val, err);
+			if (rc)
+				return rc;
+			continue;
+		}
+		o = find_opt(name, nlen);
+		if (!o) {
+			fprintf(err, "collector: unknown option '%s' (see --help)\n", a);
+			return FC_EINVAL;
+		}
+		if (!val && o->type == OPT_BOOL) {
+			val = "true";
+		} else if (!val) {
+			if (i + 1 >= argc) {
+				fprintf(err, "collector: --%s needs a value\n", o->name);
+				return FC_EINVAL;
+			}
+			val = argv[++i];
+		}
+		rc = set_value(c, o, val, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * struct fc_flow -> protobuf-c flowpb.FlowMessage, and the varint length
+ * framing (base-128, as ClickHouse's Protobuf format and goflow2's bin
+ * format read it).
+ *
+ * Ownership: fc_pb_flow_fill makes s->msg point into f and into s itself;
+ * both must outlive every use of the message. Packing writes into a
+ * caller-owned buffer; nothing here allocates.
+ */
+#ifndef FC_PB_H
+#define FC_PB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fc/flow.h"
+#include "flow.pb-c.h"
+
+struct fc_pb_flow {
+	Flowpb__FlowMessage msg;
+	ProtobufCBinaryData mpls_ip[FC_FLOW_MAX_MPLS];
+	ProtobufCBinaryData srh[FC_FLOW_MAX_SRH];
+	Flowpb__FlowMessage__LayerStack layers[FC_FLOW_MAX_LAYERS];
+	char *strings[16]; /* const-stripped views of f's strings */
+};
+
+/* Largest framed message we produce: the schema's fixed fields and the
+ * bounded arrays of struct fc_flow stay well below this. */
+#define FC_PB_MAX_FRAMED 4096
+
+void fc_pb_flow_fill(const struct fc_flow *f, struct fc_pb_flow *s);
+
+/* Writes varint(len) + message into buf. Returns the bytes written, or 0
+ * when cap is too small (nothing useful is left in buf then). */
+size_t fc_pb_frame(const ProtobufCMessage *m, uint8_t *buf, size_t cap);
+
+/* Encodes v as a base-128 varint into out (room for 10 bytes). Returns
+ * the length. */
+size_t fc_pb_varint_encode(uint64_t v, uint8_t *out);
+
+/* Decodes a varint from at most len bytes. Returns the bytes consumed, or
+ * 0 when truncated or longer than 10 bytes. */
+size_t fc_pb_varint_decode(const uint8_t *p, size_t len, uint64_t *out);
+
+#endif

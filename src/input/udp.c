@@ -1,0 +1,309 @@
+/*
+ * Live UDP input: one socket per --listen address (IPv4 or IPv6), each
+ * with SO_REUSEPORT so several workers (or collectors) can share a port,
+ * SO_RCVBUF as configured, and SO_RXQ_OVFL so the kernel reports the
+ * datagrams it dropped because the buffer was full. Datagrams are read in
+ * batches with recvmmsg(2) into buffers the input owns.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "fc/err.h"
+#include "fc/input.h"
+#include "metrics/metrics.h"
+
+#define UDP_MAX_SOCKS FC_CONFIG_MAX_LIST
+#define UDP_MAX_BATCH 1024
+#define UDP_BUF 65536 /* largest UDP payload, so nothing is truncated */
+
+#ifndef SO_RXQ_OVFL
+#define SO_RXQ_OVFL 40
+#endif
+
+struct udp_sock {
+	int fd;
+	uint16_t port;
+	uint32_t last_ovfl;
+	uint64_t *kernel_drops;
+	uint64_t *received;
+};
+
+struct udp_in {
+	struct udp_sock socks[UDP_MAX_SOCKS];
+	size_t n_socks;
+	size_t next; /* round-robin start, so no socket starves */
+	unsigned batch;
+	uint8_t *bufs;
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+	struct sockaddr_storage *names;
+	char (*ctrl)[64];
+	uint64_t *truncated;
+	uint64_t *errors;
+};
+
+/* Parses "ADDR:PORT", "[V6]:PORT" or ":PORT" into a sockaddr. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[128];
+	const char *colon;
+	char *end;
+	unsigned long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
+			return FC_EINVAL;
+		memcpy(host, s + 1, (size_t)(rb - s - 1));
+		host[rb - s - 1] = '\0';
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return FC_EINVAL;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+	}
+	port = strtoul(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || port > 65535)
+		return FC_EINVAL;
+	if (host[0] == '\0')
+		strcpy(host, "0.0.0.0");
+	if (strchr(host, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return FC_EINVAL;
+		*len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return FC_EINVAL;
+		*len = sizeof(*a);
+	}
+	return 0;
+}
+
+static int open_sock(struct udp_in *u, const char *spec, const struct fc_config *cfg,
+		     struct fc_metrics *m)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct udp_sock *s = &u->socks[u->n_socks];
+	int one = 1, fd;
+	char labels[192];
+
+	if (parse_listen(spec, &ss, &sl) != 0) {
+		fc_log(FC_LOG_ERROR, "bad --listen '%s' (want ADDR:PORT or [V6ADDR]:PORT)", spec);
+		return FC_EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto sys;
+	s->fd = fd;
+	u->n_socks++;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+		goto sys;
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (cfg->rcvbuf) {
+		int want = (int)cfg->rcvbuf, got = 0;
+		socklen_t gl = sizeof(got);
+
+		/* SO_RCVBUFFORCE passes rmem_max when we have CAP_NET_ADMIN. */
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) != 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+		if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got / 2 < want)
+			fc_log(FC_LOG_WARN,
+			       "%s: receive buffer is %d bytes, not %d: raise net.core.rmem_max",
+			       spec, got / 2, want);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) != 0)
+		fc_log(FC_LOG_WARN, "%s: SO_RXQ_OVFL unavailable, kernel drops not counted", spec);
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0)
+		goto sys;
+	s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						 : ((struct sockaddr_in *)&ss)->sin_port);
+	snprintf(labels, sizeof(labels), "listen=\"%s\"", spec);
+	s->kernel_drops = fc_metrics_counter(m, "udp_kernel_drops_total", labels,
+					     "datagrams the kernel dropped (socket buffer full)");
+	s->received = fc_metrics_counter(m, "udp_datagrams_total", labels,
+					 "datagrams received by socket");
+	fc_log(FC_LOG_INFO, "listening on udp %s", spec);
+	return 0;
+sys:
+	fc_log(FC_LOG_ERROR, "cannot listen on %s: %s", spec, strerror(errno));
+	return FC_ESYS;
+}
+
+static int udp_open(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
+{
+	static const char *const defaults[] = {"0.0.0.0:2055", "0.0.0.0:6343"};
+	struct udp_in *u = priv;
+	int rc;
+
+	(void)arg;
+	u->batch = (unsigned)(cfg->batch < UDP_MAX_BATCH ? cfg->batch : UDP_MAX_BATCH);
+	u->bufs = malloc((size_t)u->batch * UDP_BUF);
+	u->msgs = calloc(u->batch, sizeof(*u->msgs));
+	u->iov = calloc(u->batch, sizeof(*u->iov));
+	u->names = calloc(u->batch, sizeof(*u->names));
+	u->ctrl = calloc(u->batch, sizeof(*u->ctrl));
+	if (!u->bufs || !u->msgs || !u->iov || !u->names || !u->ctrl)
+		return FC_ENOMEM;
+	u->truncated = fc_metrics_counter(m, "drops_total", "reason=\"udp_truncated\"",
+					  "records dropped, by reason");
+	u->errors = fc_metrics_counter(m, "udp_receive_errors_total", NULL,
+				       "recvmmsg failures");
+	if (cfg->listen.n == 0) {
+		for (size_t i = 0; i < 2; i++) {
+			rc = open_sock(u, defaults[i], cfg, m);
+			if (rc)
+				return rc;
+		}
+	}
+	for (size_t i = 0; i < cfg->listen.n; i++) {
+		rc = open_sock(u, cfg->listen.v[i], cfg, m);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void sockaddr_to(const struct sockaddr_storage *ss, struct fc_addr *a, uint16_t *port)
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		fc_addr_set6(a, s6->sin6_addr.s6_addr);
+		*port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		fc_addr_set4(a, (const uint8_t *)&s4->sin_addr.s_addr);
+		*port = ntohs(s4->sin_port);
+	}
+}
+
+/* Adds the growth of the kernel's cumulative drop counter. */
+static void note_overflow(struct udp_sock *s, struct msghdr *h)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+			uint32_t v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			*s->kernel_drops += (uint32_t)(v - s->last_ovfl);
+			s->last_ovfl = v;
+		}
+	}
+}
+
+static int recv_batch(struct udp_in *u, struct udp_sock *s, struct fc_dgram *out, int max)
+{
+	unsigned want = (unsigned)max < u->batch ? (unsigned)max : u->batch;
+	uint64_t now;
+	int n, filled = 0;
+
+	for (unsigned i = 0; i < want; i++) {
+		u->iov[i].iov_base = u->bufs + (size_t)i * UDP_BUF;
+		u->iov[i].iov_len = UDP_BUF;
+		memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
+		u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
+		u->msgs[i].msg_hdr.msg_iovlen = 1;
+		u->msgs[i].msg_hdr.msg_name = &u->names[i];
+		u->msgs[i].msg_hdr.msg_namelen = sizeof(u->names[i]);
+		u->msgs[i].msg_hdr.msg_control = u->ctrl[i];
+		u->msgs[i].msg_hdr.msg_controllen = sizeof(u->ctrl[i]);
+	}
+	n = recvmmsg(s->fd, u->msgs, want, MSG_DONTWAIT, NULL);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			(*u->errors)++;
+		return 0;
+	}
+	now = fc_now_ns();
+	for (int i = 0; i < n; i++) {
+		struct msghdr *h = &u->msgs[i].msg_hdr;
+
+		note_overflow(s, h);
+		if (h->msg_flags & MSG_TRUNC) {
+			(*u->truncated)++;
+			continue;
+		}
+		out->data = u->iov[i].iov_base;
+		out->len = u->msgs[i].msg_len;
+		sockaddr_to(&u->names[i], &out->src, &out->src_port);
+		memset(&out->dst, 0, sizeof(out->dst));
+		out->dst_port = s->port;
+		out->time_ns = now;
+		out++;
+		filled++;
+	}
+	*s->received += (uint64_t)n;
+	return filled;
+}
+
+static int udp_read(void *priv, struct fc_dgram *out, int max, int timeout_ms)
+{
+	struct udp_in *u = priv;
+	struct pollfd pfd[UDP_MAX_SOCKS];
+	int got = 0, rc;
+
+	for (size_t i = 0; i < u->n_socks; i++) {
+		pfd[i].fd = u->socks[i].fd;
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	rc = poll(pfd, u->n_socks, timeout_ms);
+	if (rc <= 0)
+		return 0; /* timeout or EINTR (a signal to look at) */
+	/* Buffers are shared by the batch, so one socket fills it per call;
+	 * the start rotates so that a busy port cannot starve another. */
+	for (size_t k = 0; k < u->n_socks && got == 0; k++) {
+		size_t i = (u->next + k) % u->n_socks;
+
+		if (pfd[i].revents & POLLIN)
+			got = recv_batch(u, &u->socks[i], out, max);
+	}
+	u->next = (u->next + 1) % u->n_socks;
+	return got;
+}
+
+static void udp_close(void *priv)
+{
+	struct udp_in *u = priv;
+
+	for (size_t i = 0; i < u->n_socks; i++)
+		close(u->socks[i].fd);
+	free(u->bufs);
+	free(u->msgs);
+	free(u->iov);
+	free(u->names);
+	free(u->ctrl);
+}
+
+const struct fc_input_ops fc_input_udp = {
+	.name = "udp",
+	.priv_size = sizeof(struct udp_in),
+	.open = udp_open,
+	.read = udp_read,
+	.close = udp_close,
+};

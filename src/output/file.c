@@ -1,0 +1,134 @@
+/*
+ * File outputs: `file:PATH` writes the length-delimited protobuf stream
+ * (what ClickHouse's Protobuf format and flowcat read), `json:PATH` one JSON
+ * object per line (src/encode/json.c). PATH "-" is stdout. Writes are
+ * buffered by stdio and flushed on poll, so a reader following the file
+ * sees whole batches. Counter messages go to the same stream.
+ *
+ * Thread affinity: a mutex serializes writers, so several pipeline threads
+ * may share one file.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "encode/json.h"
+#include "fc/err.h"
+#include "fc/output.h"
+#include "metrics/metrics.h"
+
+struct file_out {
+	FILE *f;
+	bool is_stdout;
+	bool json;
+	pthread_mutex_t lock;
+	bool lock_init;
+	uint64_t *written;
+	uint64_t *errors;
+	char path[256];
+};
+
+static int open_common(struct file_out *o, const char *arg, struct fc_metrics *m, bool json)
+{
+	char labels[320];
+
+	o->json = json;
+	if (!arg || !arg[0]) {
+		fc_log(FC_LOG_ERROR, "output %s needs a path (%s:PATH, - for stdout)",
+		       json ? "json" : "file", json ? "json" : "file");
+		return FC_EINVAL;
+	}
+	snprintf(o->path, sizeof(o->path), "%s", arg);
+	if (strcmp(arg, "-") == 0) {
+		o->f = stdout;
+		o->is_stdout = true;
+	} else {
+		o->f = fopen(arg, json ? "w" : "wb");
+		if (!o->f) {
+			fc_log(FC_LOG_ERROR, "cannot open output %s: %s", arg, strerror(errno));
+			return FC_ESYS;
+		}
+	}
+	if (pthread_mutex_init(&o->lock, NULL) != 0)
+		return FC_ESYS;
+	o->lock_init = true;
+	snprintf(labels, sizeof(labels), "output=\"%s\"", json ? "json" : "file");
+	o->written = fc_metrics_counter(m, "output_messages_total", labels,
+					"messages written by output");
+	o->errors = fc_metrics_counter(m, "output_errors_total", labels,
+				       "messages an output failed to write (dropped)");
+	return 0;
+}
+
+static int open_file(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
+{
+	(void)cfg;
+	return open_common(priv, arg, m, false);
+}
+
+static int open_json(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
+{
+	(void)cfg;
+	return open_common(priv, arg, m, true);
+}
+
+static int write_msg(void *priv, const struct fc_msg *msg)
+{
+	struct file_out *o = priv;
+	int rc = 0;
+
+	pthread_mutex_lock(&o->lock);
+	if (o->json)
+		rc = fc_json_write_msg(msg->pb, o->f);
+	else if (fwrite(msg->framed, 1, msg->framed_len, o->f) != msg->framed_len)
+		rc = FC_ESYS;
+	pthread_mutex_unlock(&o->lock);
+	if (rc)
+		(*o->errors)++;
+	else
+		(*o->written)++;
+	return rc;
+}
+
+static void poll_file(void *priv)
+{
+	struct file_out *o = priv;
+
+	pthread_mutex_lock(&o->lock);
+	if (fflush(o->f) != 0)
+		(*o->errors)++;
+	pthread_mutex_unlock(&o->lock);
+}
+
+static void close_file(void *priv)
+{
+	struct file_out *o = priv;
+
+	if (o->f) {
+		if ((o->is_stdout ? fflush(o->f) : fclose(o->f)) != 0)
+			fc_log(FC_LOG_ERROR, "writing %s failed: %s", o->path, strerror(errno));
+		o->f = NULL;
+	}
+	if (o->lock_init)
+		pthread_mutex_destroy(&o->lock);
+}
+
+const struct fc_output_ops fc_output_file = {
+	.name = "file",
+	.priv_size = sizeof(struct file_out),
+	.open = open_file,
+	.write = write_msg,
+	.poll = poll_file,
+	.close = close_file,
+};
+
+const struct fc_output_ops fc_output_json = {
+	.name = "json",
+	.priv_size = sizeof(struct file_out),
+	.open = open_json,
+	.write = write_msg,
+	.poll = poll_file,
+	.close = close_file,
+};

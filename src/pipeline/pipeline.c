@@ -1,0 +1,176 @@
+/*
+ * One worker's data path (see pipeline.h). The sampling policy of
+ * --sampling-override / --sampling-default lives here because it applies to
+ * every protocol alike, after the decoder has set what the exporter
+ * announced.
+ */
+#include "pipeline/pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "decode/decode.h"
+#include "fc/err.h"
+#include "metrics/metrics.h"
+
+int fc_sampling_rule_parse(const char *s, struct fc_sampling_rule *out)
+{
+	char buf[128], *eq, *slash, *end;
+	unsigned long long rate, len;
+	struct fc_sampling_rule r = {0};
+
+	if (strlen(s) >= sizeof(buf))
+		return FC_EINVAL;
+	strcpy(buf, s);
+	eq = strchr(buf, '=');
+	if (!eq)
+		return FC_EINVAL;
+	*eq = '\0';
+	rate = strtoull(eq + 1, &end, 10);
+	if (end == eq + 1 || *end || rate == 0)
+		return FC_EINVAL;
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (fc_addr_parse(&r.prefix, buf) != 0)
+		return FC_EINVAL;
+	len = r.prefix.family == 4 ? 32 : 128;
+	if (slash) {
+		unsigned long long l = strtoull(slash + 1, &end, 10);
+
+		if (end == slash + 1 || *end || l > len)
+			return FC_EINVAL;
+		len = l;
+	}
+	r.len = (unsigned)len;
+	r.rate = rate;
+	*out = r;
+	return 0;
+}
+
+static bool prefix_match(const struct fc_sampling_rule *r, const struct fc_addr *a)
+{
+	unsigned full = r->len / 8, rest = r->len % 8;
+
+	if (r->prefix.family != a->family)
+		return false;
+	if (memcmp(r->prefix.a, a->a, full) != 0)
+		return false;
+	if (rest) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rest));
+
+		return (r->prefix.a[full] & mask) == (a->a[full] & mask);
+	}
+	return true;
+}
+
+static void apply_sampling(struct fc_pipeline *p, struct fc_flow *f)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		if (prefix_match(&p->rules[i], &f->sampler_address)) {
+			f->sampling_rate = p->rules[i].rate;
+			return;
+		}
+	}
+	if (f->sampling_rate == 0 && p->cfg->sampling_default)
+		f->sampling_rate = p->cfg->sampling_default;
+}
+
+static void publish(struct fc_pipeline *p, enum fc_msg_kind kind, const ProtobufCMessage *pb,
+		    const struct fc_addr *key)
+{
+	struct fc_msg msg = {.kind = kind, .pb = pb};
+	size_t n = fc_pb_frame(pb, p->frame, sizeof(p->frame));
+
+	if (n == 0) {
+		(*p->encode_errors)++;
+		return;
+	}
+	msg.framed = p->frame;
+	msg.framed_len = n;
+	msg.key = key->a;
+	msg.key_len = fc_addr_len(key);
+	for (size_t i = 0; i < p->n_outs; i++) {
+		if (p->outs[i].ops->write(p->outs[i].priv, &msg) != 0)
+			(*p->output_drops)++;
+	}
+}
+
+static void on_flow(void *ctx, struct fc_flow *f)
+{
+	struct fc_pipeline *p = ctx;
+
+	apply_sampling(p, f);
+	fc_pb_flow_fill(f, &p->pbf);
+	publish(p, FC_MSG_FLOW, &p->pbf.msg.base, &f->sampler_address);
+	(*p->flows_out)++;
+}
+
+int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct fc_metrics *m,
+		     const struct fc_output_inst *outs, size_t n_outs, char *err, size_t errlen)
+{
+	struct fc_sink sink = {.flow = on_flow, .ctx = p};
+
+	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
+	p->m = m;
+	p->outs = outs;
+	p->n_outs = n_outs;
+	for (size_t i = 0; i < cfg->sampling_override.n; i++) {
+		if (p->n_rules >= sizeof(p->rules) / sizeof(p->rules[0]) ||
+		    fc_sampling_rule_parse(cfg->sampling_override.v[i], &p->rules[p->n_rules]) != 0) {
+			snprintf(err, errlen, "bad --sampling-override '%s' (want PREFIX/LEN=RATE)",
+				 cfg->sampling_override.v[i]);
+			return FC_EINVAL;
+		}
+		p->n_rules++;
+	}
+	p->flows_out = fc_metrics_counter(m, "flows_published_total", NULL,
+					  "flow messages handed to the outputs");
+	p->counters_out = fc_metrics_counter(m, "counter_samples_published_total", NULL,
+					     "counter messages handed to the outputs");
+	p->encode_errors = fc_metrics_counter(m, "drops_total", "reason=\"encode\"",
+					      "records dropped, by reason");
+	p->output_drops = fc_metrics_counter(m, "drops_total", "reason=\"output\"",
+					     "records dropped, by reason");
+	p->dec = fc_decoder_new(cfg, m, &sink);
+	if (!p->dec) {
+		snprintf(err, errlen, "out of memory creating the decoder");
+		return FC_ENOMEM;
+	}
+	return 0;
+}
+
+void fc_pipeline_fini(struct fc_pipeline *p)
+{
+	fc_decoder_free(p->dec);
+	p->dec = NULL;
+}
+
+void fc_pipeline_run(struct fc_pipeline *p, const struct fc_dgram *g, int n)
+{
+	for (int i = 0; i < n; i++)
+		fc_decode_datagram(p->dec, &g[i]);
+	for (size_t i = 0; i < p->n_outs; i++) {
+		if (p->outs[i].ops->poll)
+			p->outs[i].ops->poll(p->outs[i].priv);
+	}
+}
+
+void fc_pipeline_tick(struct fc_pipeline *p, uint64_t datagram_clock_ns, uint64_t mono_ns)
+{
+	(void)mono_ns;
+	fc_decoder_tick(p->dec, datagram_clock_ns);
+}
+
+void fc_pipeline_reload(struct fc_pipeline *p)
+{
+	(void)p;
+}
+
+void fc_pipeline_finish(struct fc_pipeline *p)
+{
+	fc_decoder_finish(p->dec);
+}

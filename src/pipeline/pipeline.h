@@ -1,0 +1,75 @@
+/*
+ * The data path of one worker: datagrams -> decode -> sampling policy ->
+ * enrich -> encode -> every output. A pipeline owns its decoder (and with
+ * it the per-exporter state of the exporters whose datagrams reach this
+ * worker) and borrows the outputs, which may be shared by several
+ * pipelines.
+ *
+ * Thread affinity: one pipeline per thread. Nothing here allocates per flow.
+ */
+#ifndef FC_PIPELINE_H
+#define FC_PIPELINE_H
+
+#include <stdint.h>
+
+#include "encode/pb.h"
+#include "fc/dgram.h"
+#include "fc/output.h"
+
+struct fc_config;
+struct fc_metrics;
+struct fc_decoder;
+struct fc_enrich;
+
+#define FC_PIPELINE_MAX_OUTPUTS 8
+
+struct fc_output_inst {
+	const struct fc_output_ops *ops;
+	void *priv;
+};
+
+struct fc_sampling_rule {
+	struct fc_addr prefix;
+	unsigned len;
+	uint64_t rate;
+};
+
+struct fc_pipeline {
+	const struct fc_config *cfg;
+	struct fc_metrics *m;
+	struct fc_decoder *dec;
+	struct fc_enrich *enrich;
+	const struct fc_output_inst *outs;
+	size_t n_outs;
+	struct fc_sampling_rule rules[32];
+	size_t n_rules;
+	uint64_t *flows_out;
+	uint64_t *counters_out;
+	uint64_t *encode_errors;
+	uint64_t *output_drops;
+	struct fc_pb_flow pbf;
+	uint8_t frame[FC_PB_MAX_FRAMED];
+};
+
+/* Parses "PREFIX/LEN=RATE" (or "ADDR=RATE" for one host). 0 or FC_EINVAL. */
+int fc_sampling_rule_parse(const char *s, struct fc_sampling_rule *out);
+
+/* Prepares p. outs must outlive it. On failure writes a message to err and
+ * returns an fc_err; fc_pipeline_fini is safe to call either way. */
+int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct fc_metrics *m,
+		     const struct fc_output_inst *outs, size_t n_outs, char *err, size_t errlen);
+void fc_pipeline_fini(struct fc_pipeline *p);
+
+/* Decodes and publishes a batch, then serves the outputs' callbacks. */
+void fc_pipeline_run(struct fc_pipeline *p, const struct fc_dgram *g, int n);
+
+/* Once a second or so: template/held-data expiry, enrichment reloads. */
+void fc_pipeline_tick(struct fc_pipeline *p, uint64_t datagram_clock_ns, uint64_t mono_ns);
+
+/* SIGHUP: reload enrichment files. */
+void fc_pipeline_reload(struct fc_pipeline *p);
+
+/* End of input: releases held data, saves state. */
+void fc_pipeline_finish(struct fc_pipeline *p);
+
+#endif
