@@ -1,0 +1,572 @@
+/*
+ * Kafka output: publishes length-delimited FlowMessages (and sFlow
+ * CounterMessages) through a librdkafka producer. Owns the producer, its
+ * topic handles, the optional record batches, the delivery-report counters
+ * and, when no broker is named, the embedded in-memory cluster.
+ *
+ * References: librdkafka rdkafka.h (rd_kafka_produce, dr_msg_cb,
+ * rd_kafka_flush, QUEUE_FULL semantics) and rdkafka_mock.h (mock cluster);
+ * DESIGN §3 (framing) and §4 (backpressure, embedded default).
+ *
+ * Behaviour:
+ * - Topic by message kind: cfg->kafka_topic for flows (default "flows"),
+ *   cfg->kafka_counter_topic for counters (default "flow-counters").
+ * - Key: cfg->kafka_key "exporter" uses msg->key (the exporter address), so
+ *   one exporter's flows stay ordered in one partition; "none" (or unset)
+ *   leaves the key empty and librdkafka spreads records.
+ * - One framed message is one record. cfg->kafka_msgs_per_record > 1 packs
+ *   that many framed messages into one record (still a valid
+ *   length-delimited stream). A batch is sent when full, when the key
+ *   changes (a record has one key), when it would exceed the batch buffer,
+ *   after FC_KAFKA_LINGER_NS on poll, and on close.
+ * - Backpressure (DESIGN §4): live UDP cannot be slowed down, so a full
+ *   local queue drops the record and counts it; in --pcap replay the output
+ *   serves delivery reports for 100 ms and retries until the record is
+ *   accepted, so a replay loses nothing.
+ * - Embedded cluster: with cfg->kafka_brokers NULL, a librdkafka mock
+ *   cluster (one broker, in this process, on a random 127.0.0.1 port) is
+ *   started on a dedicated handle and the producer points at it. It keeps
+ *   records only in memory and disappears at exit; it is meant for first
+ *   runs and trials. Memory stays bounded because the mock keeps only the
+ *   newest ~5 MB of each partition's log (librdkafka's mock default, about
+ *   40000 flows), so the flow topic gets FC_KAFKA_EMBEDDED_PARTITIONS
+ *   partitions (~20 MB, ~150000 flows) and a consumer that falls further
+ *   behind loses the oldest records. librdkafka 2.0.2 offers no way to
+ *   choose its port (it binds 127.0.0.1:0), hence the start-up line that
+ *   announces the address.
+ *
+ * Counters (all in messages, i.e. flows or counter samples, not records):
+ * kafka_produced_total, kafka_delivered_total,
+ * kafka_delivery_failed_total{reason}, kafka_queue_full_drops_total,
+ * kafka_produce_errors_total{reason}, kafka_flush_lost_total, the gauge
+ * kafka_queue_messages (local queue, in records) and
+ * kafka_client_errors_total{reason} (librdkafka error events such as all
+ * brokers down).
+ *
+ * Thread affinity: open/write/poll/close from one pipeline thread; delivery
+ * reports are served by rd_kafka_poll/rd_kafka_flush in that thread, so the
+ * counters are only written there. The error and log callbacks run on
+ * librdkafka threads and only log.
+ */
+#include "output/kafka.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "fc/err.h"
+#include "metrics/metrics.h"
+
+#define FC_KAFKA_LINGER_NS (100ull * 1000000ull) /* partial batch age before sending */
+#define FC_KAFKA_BATCH_CAP (512u * 1024u)        /* well under message.max.bytes (1 MB) */
+#define FC_KAFKA_KEY_MAX 32                       /* exporter address + port, generous */
+#define FC_KAFKA_REASONS 8                        /* distinct failure reasons with own label */
+#define FC_KAFKA_REPLAY_WAIT_MS 100
+#define FC_KAFKA_EMBEDDED_PARTITIONS 4
+
+struct kafka_reason {
+	rd_kafka_resp_err_t err;
+	uint64_t *slot;
+};
+
+/* Per-reason counters registered on first occurrence (failures are rare;
+ * this runs on the pipeline thread, which owns the registry), the rest
+ * folded into reason="other". */
+struct kafka_reason_set {
+	const char *name;
+	const char *help;
+	size_t n;
+	struct kafka_reason r[FC_KAFKA_REASONS];
+	uint64_t *other;
+};
+
+struct kafka_batch {
+	uint8_t *buf; /* FC_KAFKA_BATCH_CAP bytes, allocated at open */
+	size_t len;
+	uint64_t n;   /* framed messages in buf */
+	uint64_t first_ns;
+	uint8_t key[FC_KAFKA_KEY_MAX];
+	size_t key_len;
+	bool has_key;
+};
+
+struct kafka_out {
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *topic[2]; /* indexed by enum fc_msg_kind */
+	rd_kafka_t *mock_rk;        /* owns the embedded cluster */
+	rd_kafka_mock_cluster_t *mcluster;
+	char *mock_bootstraps;
+
+	bool replay;
+	bool use_key;
+	bool closing; /* delivery reports after the flush bound are not failures */
+	int flush_ms;
+	uint64_t per_record;
+	struct kafka_batch batch[2];
+
+	struct fc_metrics *m;
+	uint64_t *produced;
+	uint64_t *delivered;
+	uint64_t *queue_full;
+	uint64_t *flush_lost;
+	uint64_t *queue_len;
+	struct kafka_reason_set failed;
+	struct kafka_reason_set produce_err;
+	struct kafka_reason_set client_err;
+	struct fc_ratelimit err_rl;
+
+	uint64_t inflight; /* messages produced and not yet reported */
+};
+
+static const char *const default_topic[2] = {"flows", "flow-counters"};
+
+/* "_MSG_TIMED_OUT" -> "msg_timed_out": a label value that reads well. */
+static void reason_label(rd_kafka_resp_err_t err, char *out, size_t out_len)
+{
+	const char *name = rd_kafka_err2name(err);
+	size_t j = 0;
+
+	while (*name == '_')
+		name++;
+	for (; *name && j + 1 < out_len; name++) {
+		unsigned char ch = (unsigned char)*name;
+
+		out[j++] = (isalnum(ch) || ch == '_') ? (char)tolower(ch) : '_';
+	}
+	out[j] = '\0';
+}
+
+static uint64_t *reason_slot(struct kafka_out *k, struct kafka_reason_set *s,
+			     rd_kafka_resp_err_t err)
+{
+	char name[64];
+	char labels[96];
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->r[i].err == err)
+			return s->r[i].slot;
+	}
+	if (s->n == FC_KAFKA_REASONS)
+		return s->other;
+	reason_label(err, name, sizeof(name));
+	snprintf(labels, sizeof(labels), "reason=\"%s\"", name);
+	s->r[s->n].err = err;
+	s->r[s->n].slot = fc_metrics_counter(k->m, s->name, labels, s->help);
+	return s->r[s->n++].slot;
+}
+
+/* Delivery report: one per record; its opaque is the number of framed
+ * messages the record carries. Served from rd_kafka_poll/flush. */
+static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+	struct kafka_out *k = opaque;
+	uint64_t n = (uint64_t)(uintptr_t)rkm->_private;
+
+	(void)rk;
+	if (k->inflight >= n)
+		k->inflight -= n;
+	else
+		k->inflight = 0;
+	if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		*k->delivered += n;
+		return;
+	}
+	/* Messages purged after the flush bound were already counted as
+	 * flush losses. */
+	if (k->closing)
+		return;
+	*reason_slot(k, &k->failed, rkm->err) += n;
+}
+
+/* Client-level errors (all brokers down, authentication...): served from
+ * rd_kafka_poll like delivery reports, so counting here is safe. */
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct kafka_out *k = opaque;
+
+	(void)rk;
+	*reason_slot(k, &k->client_err, (rd_kafka_resp_err_t)err) += 1;
+	fc_log_rl(&k->err_rl, FC_LOG_WARN, "kafka: %s: %s",
+		  rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* librdkafka's own log lines come from its threads: only log here. */
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	enum fc_log_level lvl = level <= 3 ? FC_LOG_ERROR : level == 4 ? FC_LOG_WARN : FC_LOG_DEBUG;
+
+	(void)rk;
+	fc_log(lvl, "kafka: %s: %s", fac, buf);
+}
+
+/* Applies one "key=value" property; errors name the key. */
+static int conf_set(rd_kafka_conf_t *conf, const char *kv, const char *what)
+{
+	char errstr[512];
+	const char *eq = strchr(kv, '=');
+	char *key;
+	int rc = 0;
+
+	if (!eq || eq == kv) {
+		fc_log(FC_LOG_ERROR, "kafka: %s \"%s\": expected key=value", what, kv);
+		return FC_EINVAL;
+	}
+	key = strndup(kv, (size_t)(eq - kv));
+	if (!key)
+		return FC_ENOMEM;
+	if (rd_kafka_conf_set(conf, key, eq + 1, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+		fc_log(FC_LOG_ERROR, "kafka: %s %s: %s", what, key, errstr);
+		rc = FC_EINVAL;
+	}
+	free(key);
+	return rc;
+}
+
+/* Starts the embedded in-memory cluster and creates both topics. */
+static int kafka_start_embedded(struct kafka_out *k, const char *topics[2])
+{
+	char errstr[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_resp_err_t err;
+	const char *bs;
+
+	if (!conf)
+		return FC_ENOMEM;
+	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+	if (rd_kafka_conf_set(conf, "client.id", "flowcollector-embedded", errstr, sizeof(errstr)) !=
+	    RD_KAFKA_CONF_OK) {
+		rd_kafka_conf_destroy(conf);
+		return FC_EINVAL;
+	}
+	/* rd_kafka_new takes conf on success only. */
+	k->mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (!k->mock_rk) {
+		rd_kafka_conf_destroy(conf);
+		fc_log(FC_LOG_ERROR, "kafka: embedded cluster: %s", errstr);
+		return FC_ESYS;
+	}
+	k->mcluster = rd_kafka_mock_cluster_new(k->mock_rk, 1);
+	if (!k->mcluster) {
+		fc_log(FC_LOG_ERROR, "kafka: embedded cluster: cannot listen on 127.0.0.1");
+		return FC_ESYS;
+	}
+	for (int i = 0; i < 2; i++) {
+		err = rd_kafka_mock_topic_create(
+			k->mcluster, topics[i], i == FC_MSG_FLOW ? FC_KAFKA_EMBEDDED_PARTITIONS : 1, 1);
+		if (err) {
+			fc_log(FC_LOG_ERROR, "kafka: embedded cluster: topic %s: %s", topics[i],
+			       rd_kafka_err2str(err));
+			return FC_EINVAL;
+		}
+	}
+	bs = rd_kafka_mock_cluster_bootstraps(k->mcluster);
+	k->mock_bootstraps = strdup(bs ? bs : "");
+	if (!k->mock_bootstraps)
+		return FC_ENOMEM;
+	/* Printed whatever the log level: it is the one thing a first-time
+	 * user needs to read the topic (kcat -b ADDR -C -t flows). */
+	fprintf(stderr,
+		"collector: info: embedded Kafka (in-memory, for trials) at %s, topic %s "
+		"(counters: %s)\n",
+		k->mock_bootstraps, topics[FC_MSG_FLOW], topics[FC_MSG_COUNTER]);
+	return 0;
+}
+
+static void kafka_register(struct kafka_out *k)
+{
+	struct fc_metrics *m = k->m;
+
+	k->produced = fc_metrics_counter(m, "kafka_produced_total", NULL,
+					 "messages handed to the Kafka producer");
+	k->delivered = fc_metrics_counter(m, "kafka_delivered_total", NULL,
+					  "messages acknowledged by Kafka");
+	k->queue_full = fc_metrics_counter(m, "kafka_queue_full_drops_total", NULL,
+					   "messages dropped because the local producer queue was full");
+	k->flush_lost = fc_metrics_counter(m, "kafka_flush_lost_total", NULL,
+					   "messages still undelivered when the exit flush bound expired");
+	k->queue_len = fc_metrics_gauge(m, "kafka_queue_records", NULL,
+					"records in the local producer queue");
+	k->client_err.name = "kafka_client_errors_total";
+	k->client_err.help = "errors reported by the Kafka client, by error";
+	k->client_err.other =
+		fc_metrics_counter(m, k->client_err.name, "reason=\"other\"", k->client_err.help);
+	k->failed.name = "kafka_delivery_failed_total";
+	k->failed.help = "messages Kafka did not accept, by error";
+	k->failed.other = fc_metrics_counter(m, k->failed.name, "reason=\"other\"", k->failed.help);
+	k->produce_err.name = "kafka_produce_errors_total";
+	k->produce_err.help = "messages refused by the producer (not queue full), by error";
+	k->produce_err.other =
+		fc_metrics_counter(m, k->produce_err.name, "reason=\"other\"", k->produce_err.help);
+}
+
+static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
+{
+	struct kafka_out *k = priv;
+	char errstr[512];
+	rd_kafka_conf_t *conf = NULL;
+	const char *topics[2];
+	const char *brokers;
+	int rc;
+
+	assert(cfg && m);
+	memset(k, 0, sizeof(*k));
+	k->m = m;
+	kafka_register(k);
+	if (arg && *arg) {
+		fc_log(FC_LOG_ERROR, "kafka: the kafka output takes no argument (got \"%s\"); "
+				     "use --kafka-brokers and --kafka-topic",
+		       arg);
+		return FC_EINVAL;
+	}
+
+	topics[FC_MSG_FLOW] = cfg->kafka_topic ? cfg->kafka_topic : default_topic[FC_MSG_FLOW];
+	topics[FC_MSG_COUNTER] =
+		cfg->kafka_counter_topic ? cfg->kafka_counter_topic : default_topic[FC_MSG_COUNTER];
+	k->replay = cfg->pcap != NULL;
+	k->flush_ms = cfg->kafka_flush_ms > 3600000 ? 3600000 : (int)cfg->kafka_flush_ms;
+	k->per_record = cfg->kafka_msgs_per_record > 1 ? cfg->kafka_msgs_per_record : 1;
+	if (!cfg->kafka_key || strcmp(cfg->kafka_key, "none") == 0) {
+		k->use_key = false;
+	} else if (strcmp(cfg->kafka_key, "exporter") == 0) {
+		k->use_key = true;
+	} else {
+		fc_log(FC_LOG_ERROR, "kafka: --kafka-key %s: expected exporter or none", cfg->kafka_key);
+		return FC_EINVAL;
+	}
+	if (k->per_record > 1) {
+		for (int i = 0; i < 2; i++) {
+			k->batch[i].buf = malloc(FC_KAFKA_BATCH_CAP);
+			if (!k->batch[i].buf)
+				return FC_ENOMEM;
+		}
+	}
+
+	brokers = cfg->kafka_brokers;
+	if (!brokers) {
+		rc = kafka_start_embedded(k, topics);
+		if (rc)
+			return rc;
+		brokers = k->mock_bootstraps;
+	}
+
+	conf = rd_kafka_conf_new();
+	if (!conf)
+		return FC_ENOMEM;
+	rd_kafka_conf_set_opaque(conf, k);
+	rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_cb);
+	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+	rc = conf_set(conf, "client.id=flowcollector", "default");
+	if (rc)
+		goto fail;
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) !=
+	    RD_KAFKA_CONF_OK) {
+		fc_log(FC_LOG_ERROR, "kafka: --kafka-brokers %s: %s", brokers, errstr);
+		rc = FC_EINVAL;
+		goto fail;
+	}
+	/* User properties last, untouched, so they can override anything. */
+	for (size_t i = 0; i < cfg->kafka_props.n; i++) {
+		rc = conf_set(conf, cfg->kafka_props.v[i], "-X");
+		if (rc)
+			goto fail;
+	}
+	k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (!k->rk) {
+		fc_log(FC_LOG_ERROR, "kafka: producer: %s", errstr);
+		rc = FC_EINVAL;
+		goto fail;
+	}
+	conf = NULL; /* owned by rk now */
+	for (int i = 0; i < 2; i++) {
+		k->topic[i] = rd_kafka_topic_new(k->rk, topics[i], NULL);
+		if (!k->topic[i]) {
+			fc_log(FC_LOG_ERROR, "kafka: topic %s: %s", topics[i],
+			       rd_kafka_err2str(rd_kafka_last_error()));
+			return FC_EINVAL;
+		}
+	}
+	return 0;
+
+fail:
+	if (conf)
+		rd_kafka_conf_destroy(conf);
+	return rc;
+}
+
+/* Hands one record to librdkafka (copied). n is the number of framed
+ * messages it carries, for the counters. */
+static int kafka_produce(struct kafka_out *k, enum fc_msg_kind kind, const uint8_t *buf, size_t len,
+			 const uint8_t *key, size_t key_len, uint64_t n)
+{
+	rd_kafka_resp_err_t err;
+
+	if (!k->use_key) {
+		key = NULL;
+		key_len = 0;
+	}
+	for (;;) {
+		if (rd_kafka_produce(k->topic[kind], RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+				     (void *)(uintptr_t)buf, len, key, key_len,
+				     (void *)(uintptr_t)n) == 0) {
+			*k->produced += n;
+			k->inflight += n;
+			return 0;
+		}
+		err = rd_kafka_last_error();
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			*reason_slot(k, &k->produce_err, err) += n;
+			return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? FC_ELIMIT : FC_EINVAL;
+		}
+		if (!k->replay) {
+			/* UDP cannot wait: drop, count, move on. */
+			*k->queue_full += n;
+			return FC_EAGAIN;
+		}
+		/* Replay: let deliveries drain the queue, then retry. */
+		rd_kafka_poll(k->rk, FC_KAFKA_REPLAY_WAIT_MS);
+	}
+}
+
+static int kafka_batch_send(struct kafka_out *k, enum fc_msg_kind kind)
+{
+	struct kafka_batch *b = &k->batch[kind];
+	int rc;
+
+	if (b->n == 0)
+		return 0;
+	rc = kafka_produce(k, kind, b->buf, b->len, b->has_key ? b->key : NULL, b->key_len, b->n);
+	b->len = 0;
+	b->n = 0;
+	b->has_key = false;
+	b->key_len = 0;
+	return rc;
+}
+
+static bool batch_key_matches(const struct kafka_batch *b, const struct fc_msg *msg)
+{
+	if (!msg->key || msg->key_len == 0)
+		return !b->has_key;
+	return b->has_key && b->key_len == msg->key_len && memcmp(b->key, msg->key, b->key_len) == 0;
+}
+
+static int kafka_write(void *priv, const struct fc_msg *msg)
+{
+	struct kafka_out *k = priv;
+	struct kafka_batch *b;
+	int rc = 0;
+
+	assert(msg->kind == FC_MSG_FLOW || msg->kind == FC_MSG_COUNTER);
+	if (k->per_record <= 1)
+		return kafka_produce(k, msg->kind, msg->framed, msg->framed_len, msg->key, msg->key_len,
+				     1);
+
+	b = &k->batch[msg->kind];
+	/* A record has one key, and must fit the buffer: send what is
+	 * pending first. The return code of that earlier batch was already
+	 * counted; what matters to the caller is this message. */
+	if (b->n > 0 && ((k->use_key && !batch_key_matches(b, msg)) ||
+			 msg->framed_len > FC_KAFKA_BATCH_CAP - b->len))
+		(void)kafka_batch_send(k, msg->kind);
+	if (msg->framed_len > FC_KAFKA_BATCH_CAP)
+		return kafka_produce(k, msg->kind, msg->framed, msg->framed_len, msg->key, msg->key_len,
+				     1);
+	if (b->n == 0) {
+		b->first_ns = fc_mono_ns();
+		if (k->use_key && msg->key && msg->key_len > 0 && msg->key_len <= FC_KAFKA_KEY_MAX) {
+			memcpy(b->key, msg->key, msg->key_len);
+			b->key_len = msg->key_len;
+			b->has_key = true;
+		}
+	}
+	memcpy(b->buf + b->len, msg->framed, msg->framed_len);
+	b->len += msg->framed_len;
+	b->n++;
+	if (b->n >= k->per_record)
+		rc = kafka_batch_send(k, msg->kind);
+	return rc;
+}
+
+static void kafka_poll(void *priv)
+{
+	struct kafka_out *k = priv;
+	uint64_t now;
+
+	if (!k->rk)
+		return;
+	if (k->per_record > 1) {
+		now = fc_mono_ns();
+		for (int i = 0; i < 2; i++) {
+			if (k->batch[i].n > 0 && now - k->batch[i].first_ns >= FC_KAFKA_LINGER_NS)
+				(void)kafka_batch_send(k, (enum fc_msg_kind)i);
+		}
+	}
+	rd_kafka_poll(k->rk, 0);
+	*k->queue_len = (uint64_t)rd_kafka_outq_len(k->rk);
+}
+
+static void kafka_close(void *priv)
+{
+	struct kafka_out *k = priv;
+	rd_kafka_resp_err_t err;
+
+	if (k->rk) {
+		for (int i = 0; i < 2; i++) {
+			if (k->batch[i].buf)
+				(void)kafka_batch_send(k, (enum fc_msg_kind)i);
+		}
+		err = rd_kafka_flush(k->rk, k->flush_ms);
+		/* Delivery reports were served by the flush; what is still
+		 * counted in flight was neither delivered nor failed. */
+		if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || k->inflight > 0) {
+			*k->flush_lost += k->inflight;
+			fc_log(FC_LOG_WARN,
+			       "kafka: %" PRIu64 " messages still undelivered after the %d ms "
+			       "flush bound; counted as lost",
+			       k->inflight, k->flush_ms);
+			k->closing = true;
+			rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
+						      RD_KAFKA_PURGE_F_NON_BLOCKING);
+			rd_kafka_poll(k->rk, 0);
+		}
+		*k->queue_len = (uint64_t)rd_kafka_outq_len(k->rk);
+		for (int i = 0; i < 2; i++) {
+			if (k->topic[i])
+				rd_kafka_topic_destroy(k->topic[i]);
+		}
+		rd_kafka_destroy(k->rk);
+	}
+	/* The embedded cluster goes last: the producer needed it to flush. */
+	if (k->mcluster)
+		rd_kafka_mock_cluster_destroy(k->mcluster);
+	if (k->mock_rk)
+		rd_kafka_destroy(k->mock_rk);
+	for (int i = 0; i < 2; i++)
+		free(k->batch[i].buf);
+	free(k->mock_bootstraps);
+	memset(k, 0, sizeof(*k));
+}
+
+const char *fc_output_kafka_embedded_bootstraps(const void *priv)
+{
+	const struct kafka_out *k = priv;
+
+	return k->mock_bootstraps;
+}
+
+const struct fc_output_ops fc_output_kafka = {
+	.name = "kafka",
+	.priv_size = sizeof(struct kafka_out),
+	.open = kafka_open,
+	.write = kafka_write,
+	.poll = kafka_poll,
+	.close = kafka_close,
+};

@@ -1,0 +1,20 @@
+/*
+ * Kafka output (librdkafka producer), registered as "kafka" in fc_outputs.
+ * See kafka.c for the behaviour (topics, keys, batching, backpressure,
+ * delivery reports, flush on close, the embedded in-memory cluster).
+ */
+#ifndef FC_OUTPUT_KAFKA_H
+#define FC_OUTPUT_KAFKA_H
+
+#include "fc/output.h"
+
+extern const struct fc_output_ops fc_output_kafka;
+
+/* Bootstrap address ("127.0.0.1:PORT") of the embedded in-memory cluster
+ * that open() started because no broker was named, or NULL when the output
+ * talks to real brokers. priv is the output's state after a successful
+ * open; the string is owned by it and valid until close. For tests and for
+ * start-up messages. */
+const char *fc_output_kafka_embedded_bootstraps(const void *priv);
+
+#endif
