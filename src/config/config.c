@@ -34,8 +34,9 @@ static const struct opt opts[] = {
 	{"listen", OPT_LIST, O(listen), NULL, 0, 0, "ADDR:PORT",
 	 "UDP address to receive on, repeatable; [v6]:PORT for IPv6 "
 	 "(default 0.0.0.0:2055 and 0.0.0.0:6343)"},
-	{"pcap", OPT_STR, O(pcap), NULL, 0, 0, "FILE",
-	 "replay the UDP datagrams of a capture instead of listening, then exit"},
+	{"pcap", OPT_LIST, O(pcaps), NULL, 0, 0, "FILE",
+	 "replay the UDP datagrams of a capture instead of listening, then exit; "
+	 "repeatable: files are replayed in order through the same state"},
 	{"rcvbuf", OPT_U64, O(rcvbuf), "33554432", 0, 1u << 30, "BYTES",
 	 "socket receive buffer (SO_RCVBUF; raise net.core.rmem_max to allow it)"},
 	{"workers", OPT_U64, O(workers), "1", 1, 64, "N",
@@ -232,6 +233,7 @@ void fc_config_fini(struct fc_config *c)
 		}
 	}
 	list_free(&c->kafka_props);
+	c->pcap = NULL;
 }
 
 struct ini_ctx {
@@ -387,5 +389,6 @@ int fc_config_parse_args(struct fc_config *c, int argc, char **argv, FILE *err)
 		if (rc)
 			return rc;
 	}
+	c->pcap = c->pcaps.n ? c->pcaps.v[0] : NULL;
 	return 0;
 }

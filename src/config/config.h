@@ -25,7 +25,8 @@ struct fc_strlist {
 struct fc_config {
 	/* input */
 	struct fc_strlist listen; /* ADDR:PORT, [v6]:PORT */
-	char *pcap;               /* --pcap FILE: replay instead of listening */
+	struct fc_strlist pcaps;  /* --pcap FILE, repeatable: replayed in order */
+	const char *pcap;         /* first of pcaps (NULL: live); replay mode flag */
 	uint64_t rcvbuf;          /* SO_RCVBUF bytes, 0 = kernel default */
 	uint64_t workers;         /* receive threads (SO_REUSEPORT) */
 	uint64_t batch;           /* datagrams per recvmmsg */

@@ -45,6 +45,8 @@ struct frag_slot {
 };
 
 struct pcap_in {
+	const struct fc_config *cfg;
+	size_t file; /* index into cfg->pcaps */
 	pcap_t *pc;
 	int linktype;
 	char path[512];
@@ -63,13 +65,12 @@ struct pcap_in {
 	uint64_t *unsupported_link;
 };
 
-static int pcap_open_(void *priv, const char *arg, const struct fc_config *cfg,
-		      struct fc_metrics *m)
+static int open_file(struct pcap_in *p, const char *arg)
 {
-	struct pcap_in *p = priv;
 	char errbuf[PCAP_ERRBUF_SIZE];
 
-	(void)cfg;
+	if (p->pc)
+		pcap_close(p->pc);
 	snprintf(p->path, sizeof(p->path), "%s", arg);
 	p->pc = pcap_open_offline(arg, errbuf);
 	if (!p->pc) {
@@ -94,6 +95,23 @@ static int pcap_open_(void *priv, const char *arg, const struct fc_config *cfg,
 		       p->linktype);
 		return FC_EUNSUPPORTED;
 	}
+	return 0;
+}
+
+/* arg is ignored: the files are cfg->pcaps, replayed in order. */
+static int pcap_open_(void *priv, const char *arg, const struct fc_config *cfg,
+		      struct fc_metrics *m)
+{
+	struct pcap_in *p = priv;
+	int rc;
+
+	(void)arg;
+	p->cfg = cfg;
+	if (cfg->pcaps.n == 0)
+		return FC_EINVAL;
+	rc = open_file(p, cfg->pcaps.v[0]);
+	if (rc)
+		return rc;
 	p->batch_copy_cap = (size_t)PCAP_BATCH_MAX * FRAG_MAX;
 	p->batch_copy = malloc(p->batch_copy_cap);
 	if (!p->batch_copy)
@@ -253,8 +271,17 @@ static int pcap_read_(void *priv, struct fc_dgram *out, int max, int timeout_ms)
 		uint64_t ts;
 		int rc = pcap_next_ex(p->pc, &h, &data);
 
-		if (rc == PCAP_ERROR_BREAK)
-			return n > 0 ? n : FC_EEOF;
+		if (rc == PCAP_ERROR_BREAK) {
+			if (n > 0)
+				return n; /* hand out this batch before moving on */
+			if (p->file + 1 >= p->cfg->pcaps.n)
+				return FC_EEOF;
+			p->file++;
+			rc = open_file(p, p->cfg->pcaps.v[p->file]);
+			if (rc)
+				return rc;
+			continue;
+		}
 		if (rc == PCAP_ERROR) {
 			fc_log(FC_LOG_ERROR, "%s: %s", p->path, pcap_geterr(p->pc));
 			return n > 0 ? n : FC_ESYS;

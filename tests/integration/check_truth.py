@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Replays third-party exporter captures through `collector --pcap ... --output
+json:-` and compares every decoded flow with the tshark ground truth that sits
+next to each capture in ../shared/testdata (see the MANIFEST.md files there).
+
+  check_truth.py COLLECTOR pcap NAME      # testdata/pcap/NAME.{pcap,csv,json}
+  check_truth.py COLLECTOR vendor FILE    # testdata/vendor/FILE(.truth.json)
+
+Flows are matched as a multiset (a decoder that holds data until its template
+arrives emits them later than tshark lists them). Every truth flow must match
+one decoded flow on every field the truth has; decoded flows beyond the truth
+are accepted only where the truth itself reports data sets it could not decode
+(data before its template), and are then printed. Exit 0 pass, 1 fail,
+77 skip (testdata absent), with a visible SKIP line.
+"""
+import csv
+import datetime
+import ipaddress
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+from decimal import Decimal
+
+NS = Decimal(1000000000)
+WRAP = Decimal(2 ** 32) / 1000  # sysUptime wraps after 2^32 ms
+
+
+def testdata_dir():
+    d = os.environ.get("FC_TESTDATA") or os.path.join(
+        os.path.dirname(__file__), "..", "..", "..", "shared", "testdata")
+    return os.path.abspath(d)
+
+
+def skip(msg):
+    print("SKIP: " + msg)
+    sys.exit(77)
+
+
+def ip(s):
+    return str(ipaddress.ip_address(s)) if s else ""
+
+
+def run_collector(collector, pcaps, extra=()):
+    cmd = [collector, "--log-level", "warn"]
+    for p in pcaps:
+        cmd += ["--pcap", p]
+    cmd += ["--output", "json:-"] + list(extra)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        print(r.stderr[-4000:])
+        raise SystemExit("collector exited with %d: %s" % (r.returncode, " ".join(cmd)))
+    msgs = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    return msgs, r.stderr
+
+
+# ---- pcap writer for raw payload files (no IP/UDP header in the file) ----
+
+def split_raw(data):
+    """Splits files holding several datagrams back to back (MANIFEST)."""
+    out = []
+    while data:
+        n = len(data)
+        if len(data) >= 4:
+            ver = struct.unpack(">H", data[:2])[0]
+            if ver == 5:
+                count = struct.unpack(">H", data[2:4])[0]
+                n = 24 + 48 * count
+            elif ver == 10:
+                n = struct.unpack(">H", data[2:4])[0] or len(data)
+        n = min(n, len(data))
+        out.append(data[:n])
+        data = data[n:]
+    return out
+
+
+def write_pcap(path, payloads, src="192.0.2.1", sport=40000, dst="192.0.2.2", dport=2055):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        t = 1700000000
+        for i, p in enumerate(payloads):
+            udp = struct.pack(">HHHH", sport, dport, 8 + len(p), 0) + p
+            iph = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xffff, 0, 64, 17, 0,
+                              ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed)
+            frame = b"\x00" * 12 + b"\x08\x00" + iph + udp
+            f.write(struct.pack("<IIII", t + i // 1000, (i % 1000) * 1000, len(frame), len(frame)))
+            f.write(frame)
+
+
+# ---- matching ----
+
+def match(expected, got, allow_extra, label):
+    """expected: list of dicts field->value; got: list of flow dicts."""
+    pool = list(got)
+    missing = []
+    for e in expected:
+        for i, g in enumerate(pool):
+            if all(g.get(k, 0 if not isinstance(v, str) else "") == v for k, v in e.items()):
+                del pool[i]
+                break
+        else:
+            missing.append(e)
+    ok = True
+    if missing:
+        ok = False
+        print("%s: %d of %d truth flows not decoded identically; first ones:" %
+              (label, len(missing), len(expected)))
+        for e in missing[:3]:
+            print("  truth:", e)
+            best = max(got, key=lambda g: sum(g.get(k) == v for k, v in e.items()), default=None)
+            if best is not None:
+                print("  closest decoded:", {k: best.get(k) for k in e})
+    if pool:
+        if allow_extra:
+            print("%s: %d flows decoded beyond the truth (data tshark could not decode "
+                  "before its template)" % (label, len(pool)))
+        else:
+            ok = False
+            print("%s: %d decoded flows are not in the truth, e.g. %s" % (label, len(pool), pool[:2]))
+    print("%s: truth %d flows, decoded %d, matched %d -> %s" %
+          (label, len(expected), len(got), len(expected) - len(missing), "ok" if ok else "FAIL"))
+    return ok
+
+
+# ---- testdata/pcap (CSV truth) ----
+
+def parse_tshark_time(s):
+    s = s.replace(" UTC", "")
+    date, frac = s.rsplit(".", 1) if "." in s else (s, "0")
+    dt = datetime.datetime.strptime(" ".join(date.split()), "%b %d, %Y %H:%M:%S")
+    dt = dt.replace(tzinfo=datetime.timezone.utc)
+    return Decimal(int(dt.timestamp())) + Decimal("0." + frac)
+
+
+def check_pcap(collector, name):
+    base = os.path.join(testdata_dir(), "pcap", name)
+    if not os.path.exists(base + ".pcap"):
+        skip("%s.pcap not found under %s" % (name, testdata_dir()))
+    meta = json.load(open(base + ".json"))
+    rows = list(csv.DictReader(open(base + ".csv")))
+    msgs, _ = run_collector(collector, [base + ".pcap"])
+    if meta["protocol"] == "sflow-v5":
+        return check_pcap_sflow(meta, rows, msgs, name)
+    pkts = {p["frame"]: p for p in meta["packets"]}
+    sys_init = None
+    for o in meta.get("options_records", []):
+        if "sys_init_time" in o.get("extra", {}):
+            sys_init = parse_tshark_time(o["extra"]["sys_init_time"])
+    fwd = [m for m in msgs if not m.get("reverse")]
+    rev = [m for m in msgs if m.get("reverse")]
+    expected, expected_rev = [], []
+    for r in rows:
+        e = {
+            "src_addr": ip(r["src_addr"]), "dst_addr": ip(r["dst_addr"]),
+            "src_port": int(r["src_port"] or 0), "dst_port": int(r["dst_port"] or 0),
+            "proto": int(r["proto"]), "bytes": int(r["bytes"]), "packets": int(r["packets"]),
+            "tcp_flags": int(r["tcp_flags"], 16), "ip_tos": int(r["tos"], 16),
+            "in_if": int(r["input_if"] or 0), "out_if": int(r["output_if"] or 0),
+        }
+        if r["start"]:
+            if r["time_kind"] == "epoch":
+                base_t = Decimal(0)
+            else:
+                p = pkts[int(r["export_frame"])]
+                if p.get("sysuptime") is not None:
+                    base_t = Decimal(p["export_time"]) - Decimal(p["sysuptime"])
+                elif sys_init is not None:
+                    base_t = sys_init
+                else:
+                    base_t = None
+            if base_t is not None:
+                e["time_flow_start_ns"] = int((base_t + Decimal(r["start"])) * NS)
+                e["time_flow_end_ns"] = int((base_t + Decimal(r["end"])) * NS)
+        expected.append(e)
+        if r.get("rev_packets") and int(r["rev_packets"]) > 0:
+            expected_rev.append({
+                "src_addr": e["dst_addr"], "dst_addr": e["src_addr"],
+                "src_port": e["dst_port"], "dst_port": e["src_port"], "proto": e["proto"],
+                "bytes": int(r["rev_bytes"]), "packets": int(r["rev_packets"]),
+            })
+    allow_extra = meta.get("undecoded_data_sets", 0) > 0
+    ok = match(expected, fwd, allow_extra, name)
+    if expected_rev or rev:
+        ok &= match(expected_rev, rev, allow_extra, name + " (reverse)")
+    return ok
+
+
+def check_pcap_sflow(meta, rows, msgs, name):
+    expected = []
+    for r in rows:
+        e = {"sampler_address": ip(r["agent"]), "sampling_rate": int(r["sampling_rate"]),
+             "bytes": int(r["frame_length"]), "packets": 1,
+             "in_if": int(r["input_if"] or 0), "out_if": int(r["output_if"] or 0)}
+        if r["src_addr"]:
+            e.update({"src_addr": ip(r["src_addr"]), "dst_addr": ip(r["dst_addr"]),
+                      "proto": int(r["proto"] or 0)})
+        if r["src_port"]:
+            e.update({"src_port": int(r["src_port"]), "dst_port": int(r["dst_port"])})
+        if r["tcp_flags"]:
+            e["tcp_flags"] = int(r["tcp_flags"], 16)
+        if r["tos"]:
+            e["ip_tos"] = int(r["tos"], 16)
+        expected.append(e)
+    return match(expected, msgs, False, name)
+
+
+# ---- testdata/vendor (tshark field dicts) ----
+
+V_FIELDS = [
+    # (tshark field, our field, converter)
+    ("cflow.srcaddr", "src_addr", ip), ("cflow.srcaddrv6", "src_addr", ip),
+    ("cflow.dstaddr", "dst_addr", ip), ("cflow.dstaddrv6", "dst_addr", ip),
+    ("cflow.srcport", "src_port", int), ("cflow.dstport", "dst_port", int),
+    ("cflow.protocol", "proto", int),
+    ("cflow.octets", "bytes", int), ("cflow.packets", "packets", int),
+    ("cflow.tcpflags", "tcp_flags", lambda s: int(s, 16)),
+    ("cflow.tos", "ip_tos", lambda s: int(s, 16)),
+    ("cflow.inputint", "in_if", int), ("cflow.outputint", "out_if", int),
+    ("cflow.srcas", "src_as", int), ("cflow.dstas", "dst_as", int),
+    ("cflow.nexthop", "next_hop", ip),
+    ("cflow.srcmask", "src_net", int), ("cflow.dstmask", "dst_net", int),
+]
+
+
+def vendor_expected(truth):
+    out = []
+    for p in truth["packets"]:
+        hdr = p.get("header", {})
+        for fl in p.get("flows", []):
+            e = {}
+            for tf, ours, conv in V_FIELDS:
+                if tf in fl and fl[tf] not in ("", None):
+                    try:
+                        v = conv(fl[tf])
+                    except ValueError:
+                        continue
+                    if ours == "next_hop" and v == "0.0.0.0":
+                        continue  # proto3: absent and 0.0.0.0 look alike
+                    e[ours] = v
+            if p.get("version") == 5 and "cflow.timestart" in fl:
+                export = Decimal(hdr["cflow.unix_secs"]) + Decimal(hdr["cflow.unix_nsecs"]) / NS
+                uptime = Decimal(hdr["cflow.sysuptime"])
+                boot = export - uptime
+                start, end = Decimal(fl["cflow.timestart"]), Decimal(fl["cflow.timeend"])
+                # Truth defect: tshark adds FIRST/LAST to the boot time as
+                # unsigned values, so a flow stamped before sysUptime wrapped
+                # past 2^32 ms comes out 49.7 days in the future (and after
+                # its own end). The timestamp is a 32-bit ms counter
+                # (Cisco v5 layout); the distance to the header's uptime is
+                # what counts. Corrected here, and said so.
+                for name, v in (("start", start), ("end", end)):
+                    if v > uptime + 3600:
+                        print("note: truth %s %s is past sysUptime %s: uptime wrapped, "
+                              "using %s" % (name, v, uptime, v - WRAP))
+                if start > uptime + 3600:
+                    start -= WRAP
+                if end > uptime + 3600:
+                    end -= WRAP
+                e["time_flow_start_ns"] = int((boot + start) * NS)
+                e["time_flow_end_ns"] = int((boot + end) * NS)
+            out.append(e)
+    return out
+
+
+def check_vendor(collector, fname):
+    vdir = os.path.join(testdata_dir(), "vendor")
+    if not os.path.exists(os.path.join(vdir, fname)):
+        skip("%s not found under %s" % (fname, vdir))
+    index = {e["file"]: e for e in json.load(open(os.path.join(vdir, "INDEX.json")))}
+    chain = index[fname]["replay_after"] + [fname]
+    with tempfile.TemporaryDirectory() as tmp:
+        pcaps = []
+        for i, f in enumerate(chain):
+            path = os.path.join(vdir, f)
+            if index[f]["format"] == "pcap":
+                pcaps.append(path)
+            else:
+                out = os.path.join(tmp, "%d.pcap" % i)
+                write_pcap(out, split_raw(open(path, "rb").read()))
+                pcaps.append(out)
+        msgs, _ = run_collector(collector, pcaps)
+    expected, undecoded = [], 0
+    for f in chain:
+        t = json.load(open(os.path.join(vdir, f + ".truth.json")))
+        expected += vendor_expected(t)
+        undecoded += t.get("total_undecoded_sets", 0)
+    msgs = [m for m in msgs if not m.get("reverse")]
+    return match(expected, msgs, undecoded > 0, fname)
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[2] not in ("pcap", "vendor"):
+        print(__doc__)
+        return 2
+    collector, kind, name = sys.argv[1:]
+    ok = check_pcap(collector, name) if kind == "pcap" else check_vendor(collector, name)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
