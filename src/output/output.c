@@ -8,8 +8,10 @@
 
 extern const struct fc_output_ops fc_output_file;
 extern const struct fc_output_ops fc_output_json;
+extern const struct fc_output_ops fc_output_kafka;
 
 const struct fc_output_ops *const fc_outputs[] = {
+	&fc_output_kafka,
 	&fc_output_file,
 	&fc_output_json,
 	NULL,
