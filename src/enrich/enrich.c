@@ -1,0 +1,368 @@
+/*
+ * Enrichment front end (see enrich.h): owns the configured file set, the
+ * current snapshot and the counters; builds a new snapshot on reload and
+ * swaps it in only when it is complete. Lookups go to geoip.c (MaxMind DB
+ * with its cache) and nets.c (networks / exporter-names tries); all strings
+ * a flow receives are interned in the snapshot's fc_strtab.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "enrich/enrich.h"
+#include "enrich/geoip.h"
+#include "enrich/nets.h"
+#include "enrich/strtab.h"
+#include "fc/err.h"
+
+#define NS_PER_S 1000000000ull
+
+enum enrich_file_idx { F_ASN = 0, F_GEO, F_NETWORKS, F_EXPORTERS, F_COUNT };
+
+/* What identifies one version of a file on disk. */
+struct enrich_file_id {
+	bool ok; /* stat succeeded */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+struct enrich_snap {
+	struct fc_strtab *strings;
+	struct fc_geoip *asn, *geo;
+	struct fc_nets *nets, *exporters;
+};
+
+struct fc_enrich {
+	struct enrich_snap *snap; /* never NULL */
+	char *path[F_COUNT];      /* NULL = not configured */
+	struct enrich_file_id id[F_COUNT]; /* at the last load attempt */
+	bool active;
+	bool asn_override;
+	uint64_t cache_size;
+	uint64_t interval_ns;
+	uint64_t next_check_ns;
+
+	struct fc_geoip_counters ctr[2]; /* [FC_GEOIP_ASN], [FC_GEOIP_GEO] */
+	uint64_t *net_matches;
+	uint64_t *exporter_matches;
+	uint64_t *reloads;
+	uint64_t *reload_failures;
+	char last_err[512];
+};
+
+static void file_id(const char *path, struct enrich_file_id *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (stat(path, &st) != 0)
+		return;
+	id->ok = true;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime = st.st_mtim;
+}
+
+static bool file_id_eq(const struct enrich_file_id *a, const struct enrich_file_id *b)
+{
+	return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+static void snap_free(struct enrich_snap *s)
+{
+	if (!s)
+		return;
+	fc_geoip_close(s->asn);
+	fc_geoip_close(s->geo);
+	fc_nets_free(s->nets);
+	fc_nets_free(s->exporters);
+	fc_strtab_free(s->strings); /* last: the others' strings live here */
+	free(s);
+}
+
+/* Builds a complete snapshot from the configured files. ids[] receives each
+ * file's identity as stat saw it just before it was opened (so a file
+ * replaced in between is seen as changed at the next check). */
+static int snap_build(struct fc_enrich *e, struct enrich_snap **out_snap,
+		      struct enrich_file_id ids[F_COUNT], char *err, size_t errlen)
+{
+	struct enrich_snap *s = calloc(1, sizeof(*s));
+	int rc = 0;
+
+	for (unsigned i = 0; i < F_COUNT; i++) {
+		memset(&ids[i], 0, sizeof(ids[i]));
+		if (e->path[i])
+			file_id(e->path[i], &ids[i]);
+	}
+	if (!s || !(s->strings = fc_strtab_new())) {
+		snprintf(err, errlen, "out of memory");
+		rc = FC_ENOMEM;
+		goto out;
+	}
+	if (e->path[F_ASN]) {
+		rc = fc_geoip_open(e->path[F_ASN], FC_GEOIP_ASN, e->cache_size, s->strings,
+				   &e->ctr[FC_GEOIP_ASN], &s->asn, err, errlen);
+		if (rc != 0)
+			goto out;
+	}
+	if (e->path[F_GEO]) {
+		rc = fc_geoip_open(e->path[F_GEO], FC_GEOIP_GEO, e->cache_size, s->strings,
+				   &e->ctr[FC_GEOIP_GEO], &s->geo, err, errlen);
+		if (rc != 0)
+			goto out;
+	}
+	if (e->path[F_NETWORKS]) {
+		rc = fc_nets_load(e->path[F_NETWORKS], FC_NETS_NETWORKS, s->strings, &s->nets, err,
+				  errlen);
+		if (rc != 0)
+			goto out;
+	}
+	if (e->path[F_EXPORTERS]) {
+		rc = fc_nets_load(e->path[F_EXPORTERS], FC_NETS_EXPORTERS, s->strings,
+				  &s->exporters, err, errlen);
+		if (rc != 0)
+			goto out;
+	}
+out:
+	if (rc != 0) {
+		snap_free(s);
+		return rc;
+	}
+	*out_snap = s;
+	return 0;
+}
+
+static void register_counters(struct fc_enrich *e, struct fc_metrics *m)
+{
+	static const char *const db_label[2] = {"db=\"asn\"", "db=\"geo\""};
+
+	for (unsigned i = 0; i < 2; i++) {
+		e->ctr[i].lookups = fc_metrics_counter(m, "enrich_lookups_total", db_label[i],
+						       "addresses looked up in a MaxMind database");
+		e->ctr[i].hits = fc_metrics_counter(m, "enrich_cache_hits_total", db_label[i],
+						    "MaxMind lookups answered by the cache");
+		e->ctr[i].misses = fc_metrics_counter(
+			m, "enrich_misses_total", db_label[i],
+			"addresses not in the MaxMind database (private, unknown)");
+		e->ctr[i].errors = fc_metrics_counter(
+			m, "enrich_errors_total", db_label[i],
+			"MaxMind lookups that met corrupt data or ran out of memory");
+	}
+	e->net_matches = fc_metrics_counter(m, "enrich_network_matches_total", NULL,
+					    "addresses matched by a networks-file prefix");
+	e->exporter_matches = fc_metrics_counter(m, "enrich_exporter_matches_total", NULL,
+						 "flows given an exporter name");
+	e->reloads = fc_metrics_counter(m, "enrich_reloads_total", NULL,
+					"enrichment file sets reloaded and put in service");
+	e->reload_failures = fc_metrics_counter(
+		m, "enrich_reload_failures_total", NULL,
+		"enrichment reloads refused (old files kept in service)");
+}
+
+struct fc_enrich *fc_enrich_new(const struct fc_config *cfg, struct fc_metrics *m, char *err,
+				size_t errlen)
+{
+	struct fc_enrich *e = calloc(1, sizeof(*e));
+	const char *paths[F_COUNT] = {cfg->geoip_asn, cfg->geoip_geo, cfg->networks,
+				      cfg->exporter_names};
+	int rc = 0;
+
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (unsigned i = 0; i < F_COUNT; i++) {
+		if (!paths[i] || paths[i][0] == '\0')
+			continue;
+		e->path[i] = strdup(paths[i]);
+		if (!e->path[i]) {
+			snprintf(err, errlen, "out of memory");
+			rc = FC_ENOMEM;
+			goto out;
+		}
+		e->active = true;
+	}
+	e->asn_override = cfg->geoip_asn_override;
+	e->cache_size = cfg->geoip_cache_size;
+	e->interval_ns = cfg->reload_interval > UINT64_MAX / NS_PER_S
+				 ? UINT64_MAX
+				 : cfg->reload_interval * NS_PER_S;
+	register_counters(e, m);
+	rc = snap_build(e, &e->snap, e->id, err, errlen);
+out:
+	if (rc != 0) {
+		for (unsigned i = 0; i < F_COUNT; i++)
+			free(e->path[i]);
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void fc_enrich_free(struct fc_enrich *e)
+{
+	if (!e)
+		return;
+	snap_free(e->snap);
+	for (unsigned i = 0; i < F_COUNT; i++)
+		free(e->path[i]);
+	free(e);
+}
+
+bool fc_enrich_active(const struct fc_enrich *e)
+{
+	return e->active;
+}
+
+const char *fc_enrich_last_error(const struct fc_enrich *e)
+{
+	return e->last_err;
+}
+
+int fc_enrich_reload(struct fc_enrich *e, char *err, size_t errlen)
+{
+	struct enrich_snap *ns = NULL, *old;
+	struct enrich_file_id ids[F_COUNT];
+	int rc;
+
+	rc = snap_build(e, &ns, ids, err, errlen);
+	/* Remember what was tried either way, so the periodic check does not
+	 * retry a broken file until it changes again. */
+	memcpy(e->id, ids, sizeof(ids));
+	if (rc != 0) {
+		++*e->reload_failures;
+		snprintf(e->last_err, sizeof(e->last_err), "%s", err);
+		return rc;
+	}
+	old = e->snap;
+	e->snap = ns;
+	snap_free(old);
+	++*e->reloads;
+	e->last_err[0] = '\0';
+	return 0;
+}
+
+int fc_enrich_tick(struct fc_enrich *e, uint64_t mono_now_ns)
+{
+	struct timespec wall;
+	char err[sizeof(e->last_err)];
+	bool changed = false, settling = false;
+	int rc;
+
+	if (!e->active || e->interval_ns == 0 || mono_now_ns < e->next_check_ns)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	for (unsigned i = 0; i < F_COUNT; i++) {
+		struct enrich_file_id id;
+
+		if (!e->path[i])
+			continue;
+		file_id(e->path[i], &id);
+		/* A file that is gone (mid-replacement, or removed) keeps the
+		 * loaded copy in service; it is picked up when it is back. */
+		if (!id.ok || file_id_eq(&id, &e->id[i]))
+			continue;
+		changed = true;
+		/* Written less than a second ago: maybe still being written in
+		 * place; look again shortly rather than load half a file. */
+		if (id.mtime.tv_sec >= wall.tv_sec - 1)
+			settling = true;
+	}
+	if (settling) {
+		e->next_check_ns = mono_now_ns + NS_PER_S;
+		return 0;
+	}
+	e->next_check_ns = mono_now_ns + e->interval_ns;
+	if (!changed)
+		return 0;
+	rc = fc_enrich_reload(e, err, sizeof(err)); /* sets last_err */
+	return rc == 0 ? 1 : rc;
+}
+
+/* Source or destination side of a flow. */
+struct enrich_side {
+	const struct fc_addr *addr;
+	uint32_t *as;
+	char *country;
+	const char **city, **as_name, **net_name, **net_role, **net_site;
+};
+
+static void enrich_side(struct fc_enrich *e, const struct enrich_snap *s,
+			const struct enrich_side *d)
+{
+	const struct fc_nets_entry *net = NULL;
+	struct fc_geoip_res r;
+	uint32_t asn = 0;
+	const char *as_name = NULL;
+
+	if (d->addr->family != 4 && d->addr->family != 6)
+		return;
+	if (s->nets) {
+		net = fc_nets_lookup(s->nets, d->addr);
+		if (net) {
+			++*e->net_matches;
+			if (net->name)
+				*d->net_name = net->name;
+			if (net->role)
+				*d->net_role = net->role;
+			if (net->site)
+				*d->net_site = net->site;
+		}
+	}
+	if (s->asn && fc_geoip_lookup(s->asn, d->addr, &r)) {
+		asn = r.asn;
+		as_name = r.as_name;
+	}
+	if (net && net->asn) {
+		/* The operator's own prefixes: their ASN wins over MaxMind. */
+		if (net->as_name)
+			as_name = net->as_name;
+		else if (net->asn != asn)
+			as_name = NULL;
+		asn = net->asn;
+	}
+	if (asn != 0 && (*d->as == 0 || e->asn_override))
+		*d->as = asn;
+	/* A name only goes with the ASN it belongs to. */
+	if (as_name && *d->as == asn)
+		*d->as_name = as_name;
+	if (s->geo && fc_geoip_lookup(s->geo, d->addr, &r)) {
+		if (r.country[0])
+			memcpy(d->country, r.country, sizeof(r.country));
+		if (r.city)
+			*d->city = r.city;
+	}
+}
+
+void fc_enrich_flow(struct fc_enrich *e, struct fc_flow *f)
+{
+	const struct enrich_snap *s = e->snap;
+	const struct enrich_side src = {&f->src_addr,   &f->src_as,       f->src_country,
+					&f->src_city,   &f->src_as_name,  &f->src_net_name,
+					&f->src_net_role, &f->src_net_site};
+	const struct enrich_side dst = {&f->dst_addr,   &f->dst_as,       f->dst_country,
+					&f->dst_city,   &f->dst_as_name,  &f->dst_net_name,
+					&f->dst_net_role, &f->dst_net_site};
+
+	if (!e->active)
+		return;
+	if (s->exporters) {
+		const struct fc_nets_entry *x = fc_nets_lookup(s->exporters, &f->sampler_address);
+
+		if (x) {
+			f->exporter_name = x->name;
+			++*e->exporter_matches;
+		}
+	}
+	if (!s->asn && !s->geo && !s->nets)
+		return;
+	enrich_side(e, s, &src);
+	enrich_side(e, s, &dst);
+}
