@@ -43,16 +43,19 @@
  * kafka_client_errors_total{reason} (librdkafka error events such as all
  * brokers down).
  *
- * Thread affinity: open/write/poll/close from one pipeline thread; delivery
- * reports are served by rd_kafka_poll/rd_kafka_flush in that thread, so the
- * counters are only written there. The error and log callbacks run on
- * librdkafka threads and only log.
+ * Thread affinity: the output.h contract is one calling thread, but several
+ * receive workers may share this output, so write/poll/close take a mutex
+ * (uncontended in the single-worker case): the batches, the in-flight count
+ * and the counters are only touched under it, including from the delivery
+ * reports, which rd_kafka_poll/rd_kafka_flush serve in the caller's thread.
+ * The log callback runs on librdkafka threads and only logs.
  */
 #include "output/kafka.h"
 
 #include <assert.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +102,8 @@ struct kafka_batch {
 };
 
 struct kafka_out {
+	pthread_mutex_t lock;
+	bool lock_init;
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *topic[2]; /* indexed by enum fc_msg_kind */
 	rd_kafka_t *mock_rk;        /* owns the embedded cluster */
@@ -305,6 +310,18 @@ static void kafka_register(struct kafka_out *k)
 	k->produce_err.help = "messages refused by the producer (not queue full), by error";
 	k->produce_err.other =
 		fc_metrics_counter(m, k->produce_err.name, "reason=\"other\"", k->produce_err.help);
+	/* The usual reasons up front: visible as 0 on /metrics, and no
+	 * registration later from another worker's poll. */
+	(void)reason_slot(k, &k->failed, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+	(void)reason_slot(k, &k->failed, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+	(void)reason_slot(k, &k->failed, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+	(void)reason_slot(k, &k->failed, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+	(void)reason_slot(k, &k->client_err, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN);
+	(void)reason_slot(k, &k->client_err, RD_KAFKA_RESP_ERR__TRANSPORT);
+	(void)reason_slot(k, &k->client_err, RD_KAFKA_RESP_ERR__AUTHENTICATION);
+	(void)reason_slot(k, &k->client_err, RD_KAFKA_RESP_ERR__RESOLVE);
+	(void)reason_slot(k, &k->produce_err, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+	(void)reason_slot(k, &k->produce_err, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC);
 }
 
 static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
@@ -318,6 +335,9 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 
 	assert(cfg && m);
 	memset(k, 0, sizeof(*k));
+	if (pthread_mutex_init(&k->lock, NULL) != 0)
+		return FC_ESYS;
+	k->lock_init = true;
 	k->m = m;
 	kafka_register(k);
 	if (arg && *arg) {
@@ -458,9 +478,8 @@ static bool batch_key_matches(const struct kafka_batch *b, const struct fc_msg *
 	return b->has_key && b->key_len == msg->key_len && memcmp(b->key, msg->key, b->key_len) == 0;
 }
 
-static int kafka_write(void *priv, const struct fc_msg *msg)
+static int kafka_write_locked(struct kafka_out *k, const struct fc_msg *msg)
 {
-	struct kafka_out *k = priv;
 	struct kafka_batch *b;
 	int rc = 0;
 
@@ -495,6 +514,17 @@ static int kafka_write(void *priv, const struct fc_msg *msg)
 	return rc;
 }
 
+static int kafka_write(void *priv, const struct fc_msg *msg)
+{
+	struct kafka_out *k = priv;
+	int rc;
+
+	pthread_mutex_lock(&k->lock);
+	rc = kafka_write_locked(k, msg);
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
 static void kafka_poll(void *priv)
 {
 	struct kafka_out *k = priv;
@@ -502,6 +532,7 @@ static void kafka_poll(void *priv)
 
 	if (!k->rk)
 		return;
+	pthread_mutex_lock(&k->lock);
 	if (k->per_record > 1) {
 		now = fc_mono_ns();
 		for (int i = 0; i < 2; i++) {
@@ -511,6 +542,7 @@ static void kafka_poll(void *priv)
 	}
 	rd_kafka_poll(k->rk, 0);
 	*k->queue_len = (uint64_t)rd_kafka_outq_len(k->rk);
+	pthread_mutex_unlock(&k->lock);
 }
 
 static void kafka_close(void *priv)
@@ -518,6 +550,8 @@ static void kafka_close(void *priv)
 	struct kafka_out *k = priv;
 	rd_kafka_resp_err_t err;
 
+	if (k->lock_init)
+		pthread_mutex_lock(&k->lock);
 	if (k->rk) {
 		for (int i = 0; i < 2; i++) {
 			if (k->batch[i].buf)
@@ -552,6 +586,10 @@ static void kafka_close(void *priv)
 	for (int i = 0; i < 2; i++)
 		free(k->batch[i].buf);
 	free(k->mock_bootstraps);
+	if (k->lock_init) {
+		pthread_mutex_unlock(&k->lock);
+		pthread_mutex_destroy(&k->lock);
+	}
 	memset(k, 0, sizeof(*k));
 }
 
