@@ -26,14 +26,15 @@
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t print_requested;
-static volatile sig_atomic_t reload_requested;
+/* Bumped by SIGHUP; every worker reloads when it sees a new value. */
+static volatile sig_atomic_t reload_generation;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		print_requested = 1;
 	else if (sig == SIGHUP)
-		reload_requested = 1;
+		reload_generation++;
 	else
 		stop_requested = 1;
 }
@@ -120,6 +121,7 @@ static void *worker_main(void *arg)
 	int max = (int)(w->cfg->batch < BATCH_MAX ? w->cfg->batch : BATCH_MAX);
 	uint64_t last_tick = fc_mono_ns(), clock_ns = 0;
 	bool replay = w->cfg->pcap != NULL;
+	sig_atomic_t seen_generation = reload_generation;
 
 	if (replay)
 		max = BATCH_MAX;
@@ -144,8 +146,8 @@ static void *worker_main(void *arg)
 			fc_pipeline_tick(&w->pipe, replay ? clock_ns : fc_now_ns(), mono);
 			last_tick = mono;
 		}
-		if (reload_requested && w->id == 0) {
-			reload_requested = 0;
+		if (seen_generation != reload_generation) {
+			seen_generation = reload_generation;
 			fc_pipeline_reload(&w->pipe);
 		}
 	}

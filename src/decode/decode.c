@@ -15,6 +15,9 @@
 
 #include "config/config.h"
 #include "decode/netflow5.h"
+#include "decode/netflow9.h"
+#include "decode/ipfix.h"
+#include "template/cache.h"
 #include "fc/err.h"
 #include "metrics/metrics.h"
 
@@ -101,6 +104,9 @@ struct fc_decoder *fc_decoder_new(const struct fc_config *cfg, struct fc_metrics
 	d->nf5 = fc_nf5_state_new(m);
 	if (!d->nf5)
 		goto fail;
+	d->tmpl = fc_tmpl_engine_new(cfg, m);
+	if (!d->tmpl)
+		goto fail;
 	return d;
 fail:
 	fc_decoder_free(d);
@@ -112,6 +118,7 @@ void fc_decoder_free(struct fc_decoder *d)
 	if (!d)
 		return;
 	fc_nf5_state_free(d->nf5);
+	fc_tmpl_engine_free(d->tmpl);
 	free(d->exporters);
 	free(d);
 }
@@ -216,7 +223,11 @@ int fc_decode_datagram(struct fc_decoder *d, const struct fc_dgram *g)
 		rc = fc_nf5_decode(d, g);
 		break;
 	case FC_PROTO_NF9:
+		rc = fc_nf9_decode(d, g);
+		break;
 	case FC_PROTO_IPFIX:
+		rc = fc_ipfix_decode(d, g);
+		break;
 	case FC_PROTO_SFLOW:
 		(*d->unsupported)++;
 		rc = FC_EUNSUPPORTED;
@@ -236,11 +247,10 @@ int fc_decode_datagram(struct fc_decoder *d, const struct fc_dgram *g)
 
 void fc_decoder_tick(struct fc_decoder *d, uint64_t now_ns)
 {
-	(void)d;
-	(void)now_ns;
+	fc_tmpl_expire(d->tmpl, now_ns);
 }
 
 void fc_decoder_finish(struct fc_decoder *d)
 {
-	(void)d;
+	fc_tmpl_finish(d->tmpl);
 }

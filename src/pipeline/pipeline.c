@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "core/log.h"
 #include "decode/decode.h"
+#include "enrich/enrich.h"
 #include "fc/err.h"
 #include "metrics/metrics.h"
 
@@ -103,6 +105,7 @@ static void on_flow(void *ctx, struct fc_flow *f)
 	struct fc_pipeline *p = ctx;
 
 	apply_sampling(p, f);
+	fc_enrich_flow(p->enrich, f);
 	fc_pb_flow_fill(f, &p->pbf);
 	publish(p, FC_MSG_FLOW, &p->pbf.msg.base, &f->sampler_address);
 	(*p->flows_out)++;
@@ -135,6 +138,9 @@ int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct 
 					      "records dropped, by reason");
 	p->output_drops = fc_metrics_counter(m, "drops_total", "reason=\"output\"",
 					     "records dropped, by reason");
+	p->enrich = fc_enrich_new(cfg, m, err, errlen);
+	if (!p->enrich)
+		return FC_EINVAL;
 	p->dec = fc_decoder_new(cfg, m, &sink);
 	if (!p->dec) {
 		snprintf(err, errlen, "out of memory creating the decoder");
@@ -147,6 +153,8 @@ void fc_pipeline_fini(struct fc_pipeline *p)
 {
 	fc_decoder_free(p->dec);
 	p->dec = NULL;
+	fc_enrich_free(p->enrich);
+	p->enrich = NULL;
 }
 
 void fc_pipeline_run(struct fc_pipeline *p, const struct fc_dgram *g, int n)
@@ -161,13 +169,24 @@ void fc_pipeline_run(struct fc_pipeline *p, const struct fc_dgram *g, int n)
 
 void fc_pipeline_tick(struct fc_pipeline *p, uint64_t datagram_clock_ns, uint64_t mono_ns)
 {
-	(void)mono_ns;
+	int rc = fc_enrich_tick(p->enrich, mono_ns);
+
+	if (rc == 1)
+		fc_log(FC_LOG_INFO, "enrichment files changed on disk: reloaded");
+	else if (rc < 0)
+		fc_log(FC_LOG_ERROR, "enrichment reload refused, previous data stays in service: %s",
+		       fc_enrich_last_error(p->enrich));
 	fc_decoder_tick(p->dec, datagram_clock_ns);
 }
 
 void fc_pipeline_reload(struct fc_pipeline *p)
 {
-	(void)p;
+	char err[512];
+
+	if (fc_enrich_reload(p->enrich, err, sizeof(err)) == 0)
+		fc_log(FC_LOG_INFO, "SIGHUP: enrichment files reloaded");
+	else
+		fc_log(FC_LOG_ERROR, "SIGHUP: reload refused, previous data stays in service: %s", err);
 }
 
 void fc_pipeline_finish(struct fc_pipeline *p)
