@@ -1,0 +1,117 @@
+/*
+ * Information elements of NetFlow v9 (RFC 3954 §8) and IPFIX (RFC 7012, the
+ * IANA "IPFIX Information Elements" registry; RFC 5103 reverse elements under
+ * PEN 29305) as DATA: one table entry per element gives its name, the field
+ * lengths accepted (a bitmask, so RFC 7011 §6.2 reduced-size encodings are
+ * listed explicitly) and where the value goes in a record being decoded.
+ *
+ * Owns: the table (static, read-only) and the per-record scratch state
+ * (struct fc_nfx_rec) that the set walker fills field by field and then
+ * turns into one or two struct fc_flow (a second one for a bi-flow's reverse
+ * direction). Nothing here allocates or keeps pointers past a record.
+ */
+#ifndef FC_DECODE_FIELDS_H
+#define FC_DECODE_FIELDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fc/flow.h"
+
+#define FC_PEN_REVERSE 29305u /* RFC 5103 §6.1 */
+
+/* Where a value goes. */
+enum fc_ie_kind {
+	FC_IEK_U32 = 1,     /* unsigned, stored at off as uint32_t */
+	FC_IEK_U64,         /* unsigned, stored at off as uint64_t */
+	FC_IEK_U32_IFZERO,  /* same, only when the slot is still 0 (fallback IEs) */
+	FC_IEK_U64_IFZERO,
+	FC_IEK_ADDR,        /* 4 bytes IPv4 or 16 bytes IPv6 into struct fc_addr at off */
+	FC_IEK_MAC,         /* 6 bytes into a uint64_t at off */
+	FC_IEK_MAC_IFZERO,
+	FC_IEK_FN,          /* special: fn does the work */
+};
+
+/* Bits of fc_nfx_rec.seen for values whose presence matters. */
+enum {
+	FC_SEEN_UP_START = 1u << 0,   /* 22 */
+	FC_SEEN_UP_END = 1u << 1,     /* 21 */
+	FC_SEEN_ABS_START = 1u << 2,  /* 150/152/154/156 */
+	FC_SEEN_ABS_END = 1u << 3,    /* 151/153/155/157 */
+	FC_SEEN_DELTA_START = 1u << 4,/* 158 */
+	FC_SEEN_DELTA_END = 1u << 5,  /* 159 */
+	FC_SEEN_INIT = 1u << 6,       /* 160 */
+	FC_SEEN_OBS_MS = 1u << 7,     /* 323 */
+	FC_SEEN_SAMPLER = 1u << 8,    /* 48 / 302 */
+	FC_SEEN_IFNAME = 1u << 9,     /* 82 */
+	FC_SEEN_IFDESC = 1u << 10,    /* 83 */
+	FC_SEEN_IFINDEX = 1u << 11,   /* 10 (scope) */
+	FC_SEEN_REVERSE = 1u << 12,   /* any PEN 29305 element */
+};
+
+/* Scratch state for one data or options record. */
+struct fc_nfx_rec {
+	struct fc_flow f;
+	uint32_t seen;
+	uint32_t bad_len; /* fields skipped because of an unexpected length */
+
+	/* fallback counters: 23/24 (post), 85/86 (total) */
+	uint64_t post_bytes, post_packets, total_bytes, total_packets;
+	/* RFC 5103 reverse direction */
+	uint64_t rev_bytes, rev_packets;
+	uint32_t rev_tcp_flags, rev_tos;
+	/* Cisco NSEL (ASA) */
+	uint64_t init_octets, resp_octets, init_packets, resp_packets;
+
+	/* times, raw */
+	uint32_t up_start, up_end;          /* ms of sysUpTime */
+	uint64_t abs_start_ns, abs_end_ns;  /* Unix ns */
+	uint64_t delta_start_us, delta_end_us;
+	uint64_t init_ms;                   /* systemInitTimeMilliseconds */
+	uint64_t obs_ms;                    /* observationTimeMilliseconds */
+
+	/* sampling carried in the record itself */
+	uint64_t samp_interval;   /* 34 */
+	uint64_t samp_algorithm;  /* 35 */
+	uint64_t samp_random;     /* 50 */
+	uint64_t pkt_interval;    /* 305 */
+	uint64_t pkt_space;       /* 306 */
+
+	/* options: interface name (views into the packet, valid for the record) */
+	const uint8_t *ifname;
+	size_t ifname_len;
+	const uint8_t *ifdesc;
+	size_t ifdesc_len;
+};
+
+struct fc_ie;
+typedef void (*fc_ie_fn)(struct fc_nfx_rec *r, const struct fc_ie *ie, const uint8_t *v,
+			 size_t len);
+
+struct fc_ie {
+	const char *name;   /* IANA name; NULL = unused slot */
+	uint32_t lengths;   /* bit n set: length n accepted (n <= 31); 0 = any */
+	uint8_t kind;       /* enum fc_ie_kind */
+	uint16_t off;       /* offsetof in struct fc_nfx_rec */
+	uint32_t arg;       /* kind-specific (FN: a selector) */
+	fc_ie_fn fn;
+};
+
+/* The table entry for (pen, id), or NULL for an element we do not use
+ * (decoded by length and skipped). pen 0 = IANA. In NetFlow v9 every id is
+ * looked up with pen 0 (v9 has no enterprise bit). Thread-safe (read-only). */
+const struct fc_ie *fc_ie_lookup(uint32_t pen, uint16_t id);
+
+/* Applies one field value of len bytes (a view into the packet) to r.
+ * A length the entry does not accept is counted in r->bad_len and the value
+ * is not used. */
+void fc_ie_apply(const struct fc_ie *ie, struct fc_nfx_rec *r, const uint8_t *v, size_t len);
+
+/* Big-endian unsigned value of the first min(len, 8) bytes; 0 for len 0. */
+uint64_t fc_ie_uint(const uint8_t *v, size_t len);
+
+/* NTP 64-bit timestamp (RFC 7011 §6.1.9/§6.1.10) to Unix ns; 0 before 1970. */
+uint64_t fc_ie_ntp_to_unix_ns(uint64_t ntp, bool micro);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * The set walker and record decoder shared by NetFlow v9 (RFC 3954) and
+ * IPFIX (RFC 7011): walks the flowsets / sets of one message by their own
+ * lengths, hands template sets to the protocol's template-record reader,
+ * stores templates in the template engine (src/template/cache.h), holds
+ * data sets whose template is unknown, decodes data records through the IE
+ * table (fields.h) into struct fc_flow and options records into sampling /
+ * interface-name state, and does the sequence accounting.
+ *
+ * netflow9.c and ipfix.c parse their headers and template records and call
+ * fc_nfx_walk; nothing else differs between the two protocols here.
+ */
+#ifndef FC_DECODE_NFV9_IPFIX_H
+#define FC_DECODE_NFV9_IPFIX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode/decode.h"
+#include "fc/cursor.h"
+#include "template/cache.h"
+
+/* What a template record reader found. */
+enum fc_nfx_tr {
+	FC_NFX_TR_END = 0,      /* no more records in the set (padding) */
+	FC_NFX_TR_TEMPLATE,     /* t holds a definition */
+	FC_NFX_TR_WITHDRAW,     /* withdraw t->id */
+	FC_NFX_TR_WITHDRAW_ALL, /* withdraw every template of this set's kind */
+	FC_NFX_TR_TOO_MANY,     /* t->nfields exceeds cap: fields skipped */
+};
+
+struct fc_nfx_proto {
+	uint8_t version;          /* 9 or 10 */
+	enum fc_proto proto;
+	enum fc_flow_type type;
+	uint16_t tmpl_set_id;     /* v9: 0, IPFIX: 2 */
+	uint16_t opt_set_id;      /* v9: 1, IPFIX: 3 */
+	/* Reads one template record from c into t (capacity cap fields).
+	 * Returns an enum fc_nfx_tr or a negative fc_err (the rest of the set is
+	 * then skipped). */
+	int (*read_template)(struct fc_cur *c, bool options, struct fc_tmpl *t, size_t cap);
+};
+
+/* One message being decoded (header fields the records need). */
+struct fc_nfx_msg {
+	const struct fc_nfx_proto *p;
+	const struct fc_dgram *g;
+	uint64_t export_ns;  /* header export time, Unix ns */
+	uint32_t uptime_ms;  /* v9 sysUptime; 0 for IPFIX */
+	uint32_t seq;
+	uint32_t domain;     /* v9 source id / IPFIX observation domain */
+	/* out */
+	uint32_t data_records; /* flow + options records decoded */
+	bool uncounted;        /* a data set could not be counted (held / skipped) */
+};
+
+/* Walks the sets in c (the message after its header), emitting flows
+ * through d. Returns 0 or the first fc_err met; later sets are still walked
+ * when one set fails. */
+int fc_nfx_walk(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_cur *c);
+
+#endif
