@@ -1,0 +1,12 @@
+#!/bin/sh
+# Installs every package flowcollector needs to build, test and run on a
+# fresh Debian 12 machine (run as root, or with sudo available).
+set -eu
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+	build-essential clang libclang-rt-14-dev meson ninja-build pkg-config python3 git \
+	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev libmaxminddb-dev \
+	libinih-dev check kcat >/dev/null
