@@ -152,13 +152,16 @@ def check_pcap(collector, name):
     rev = [m for m in msgs if m.get("reverse")]
     expected, expected_rev = [], []
     for r in rows:
-        e = {
-            "src_addr": ip(r["src_addr"]), "dst_addr": ip(r["dst_addr"]),
-            "src_port": int(r["src_port"] or 0), "dst_port": int(r["dst_port"] or 0),
-            "proto": int(r["proto"]), "bytes": int(r["bytes"]), "packets": int(r["packets"]),
-            "tcp_flags": int(r["tcp_flags"], 16), "ip_tos": int(r["tos"], 16),
-            "in_if": int(r["input_if"] or 0), "out_if": int(r["output_if"] or 0),
-        }
+        e = {}
+        for col, ours, conv in (
+                ("src_addr", "src_addr", ip), ("dst_addr", "dst_addr", ip),
+                ("src_port", "src_port", int), ("dst_port", "dst_port", int),
+                ("proto", "proto", int), ("bytes", "bytes", int), ("packets", "packets", int),
+                ("tcp_flags", "tcp_flags", lambda v: int(v, 16)),
+                ("tos", "ip_tos", lambda v: int(v, 16)),
+                ("input_if", "in_if", int), ("output_if", "out_if", int)):
+            if r[col] != "":
+                e[ours] = conv(r[col])
         if r["start"]:
             if r["time_kind"] == "epoch":
                 base_t = Decimal(0)
@@ -177,7 +180,8 @@ def check_pcap(collector, name):
         if r.get("rev_packets") and int(r["rev_packets"]) > 0:
             expected_rev.append({
                 "src_addr": e["dst_addr"], "dst_addr": e["src_addr"],
-                "src_port": e["dst_port"], "dst_port": e["src_port"], "proto": e["proto"],
+                "src_port": e.get("dst_port", 0), "dst_port": e.get("src_port", 0),
+                "proto": e["proto"],
                 "bytes": int(r["rev_bytes"]), "packets": int(r["rev_packets"]),
             })
     allow_extra = meta.get("undecoded_data_sets", 0) > 0
