@@ -18,6 +18,7 @@
 #include "decode/netflow9.h"
 #include "decode/ipfix.h"
 #include "template/cache.h"
+#include "decode/sflow.h"
 #include "fc/err.h"
 #include "metrics/metrics.h"
 
@@ -107,6 +108,9 @@ struct fc_decoder *fc_decoder_new(const struct fc_config *cfg, struct fc_metrics
 	d->tmpl = fc_tmpl_engine_new(cfg, m);
 	if (!d->tmpl)
 		goto fail;
+	d->sflow = fc_sflow_state_new(m);
+	if (!d->sflow)
+		goto fail;
 	return d;
 fail:
 	fc_decoder_free(d);
@@ -119,6 +123,7 @@ void fc_decoder_free(struct fc_decoder *d)
 		return;
 	fc_nf5_state_free(d->nf5);
 	fc_tmpl_engine_free(d->tmpl);
+	fc_sflow_state_free(d->sflow);
 	free(d->exporters);
 	free(d);
 }
@@ -222,15 +227,14 @@ int fc_decode_datagram(struct fc_decoder *d, const struct fc_dgram *g)
 	case FC_PROTO_NF5:
 		rc = fc_nf5_decode(d, g);
 		break;
+	case FC_PROTO_SFLOW:
+		rc = fc_sflow_decode(d, g);
+		break;
 	case FC_PROTO_NF9:
 		rc = fc_nf9_decode(d, g);
 		break;
 	case FC_PROTO_IPFIX:
 		rc = fc_ipfix_decode(d, g);
-		break;
-	case FC_PROTO_SFLOW:
-		(*d->unsupported)++;
-		rc = FC_EUNSUPPORTED;
 		break;
 	default:
 		rc = FC_EVERSION;
