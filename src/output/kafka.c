@@ -212,6 +212,10 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
 	enum fc_log_level lvl = level <= 3 ? FC_LOG_ERROR : level == 4 ? FC_LOG_WARN : FC_LOG_DEBUG;
 
 	(void)rk;
+	/* Connection failures also arrive through the error callback, which
+	 * counts them; logging both would say everything twice. */
+	if (strcmp(fac, "FAIL") == 0)
+		lvl = FC_LOG_DEBUG;
 	fc_log(lvl, "kafka: %s: %s", fac, buf);
 }
 
