@@ -30,14 +30,15 @@
 #define L_ANY 0u
 
 #define OFF(fld) ((uint16_t)offsetof(struct fc_nfx_rec, fld))
-#define E_U32(nm, l, fld) {nm, l, FC_IEK_U32, OFF(fld), 0, NULL}
-#define E_U64(nm, l, fld) {nm, l, FC_IEK_U64, OFF(fld), 0, NULL}
-#define E_U32Z(nm, l, fld) {nm, l, FC_IEK_U32_IFZERO, OFF(fld), 0, NULL}
-#define E_U64Z(nm, l, fld) {nm, l, FC_IEK_U64_IFZERO, OFF(fld), 0, NULL}
-#define E_ADDR(nm, l, fld) {nm, l, FC_IEK_ADDR, OFF(fld), 0, NULL}
-#define E_MAC(nm, fld) {nm, L_MAC, FC_IEK_MAC, OFF(fld), 0, NULL}
-#define E_MACZ(nm, fld) {nm, L_MAC, FC_IEK_MAC_IFZERO, OFF(fld), 0, NULL}
-#define E_FN(nm, l, f, a) {nm, l, FC_IEK_FN, 0, a, f}
+#define E_U32(nm, l, fld) {nm, l, FC_IEK_U32, OFF(fld), 0, NULL, 0}
+#define E_U64S(nm, l, fld, bit) {nm, l, FC_IEK_U64, OFF(fld), 0, NULL, bit}
+#define E_U64(nm, l, fld) {nm, l, FC_IEK_U64, OFF(fld), 0, NULL, 0}
+#define E_U32Z(nm, l, fld) {nm, l, FC_IEK_U32_IFZERO, OFF(fld), 0, NULL, 0}
+#define E_U64Z(nm, l, fld) {nm, l, FC_IEK_U64_IFZERO, OFF(fld), 0, NULL, 0}
+#define E_ADDR(nm, l, fld) {nm, l, FC_IEK_ADDR, OFF(fld), 0, NULL, 0}
+#define E_MAC(nm, fld) {nm, L_MAC, FC_IEK_MAC, OFF(fld), 0, NULL, 0}
+#define E_MACZ(nm, fld) {nm, L_MAC, FC_IEK_MAC_IFZERO, OFF(fld), 0, NULL, 0}
+#define E_FN(nm, l, f, a) {nm, l, FC_IEK_FN, 0, a, f, 0}
 
 uint64_t fc_ie_uint(const uint8_t *v, size_t len)
 {
@@ -254,8 +255,8 @@ static void set_l2seg(struct fc_nfx_rec *r, const struct fc_ie *ie, const uint8_
 /* IANA elements (pen 0) and NetFlow v9 field types, indexed by id. */
 #define STD_MAX 512
 static const struct fc_ie ie_std[STD_MAX] = {
-	[1] = E_U64("octetDeltaCount", L_R8, f.bytes),
-	[2] = E_U64("packetDeltaCount", L_R8, f.packets),
+	[1] = E_U64S("octetDeltaCount", L_R8, f.bytes, FC_SEEN_BYTES),
+	[2] = E_U64S("packetDeltaCount", L_R8, f.packets, FC_SEEN_PACKETS),
 	[4] = E_U32("protocolIdentifier", L_1, f.proto),
 	[5] = E_U32("ipClassOfService", L_1, f.ip_tos),
 	[6] = E_FN("tcpControlBits", L_R2, set_tcp_flags, 0),
@@ -403,6 +404,7 @@ void fc_ie_apply(const struct fc_ie *ie, struct fc_nfx_rec *r, const uint8_t *v,
 		r->bad_len++;
 		return;
 	}
+	r->seen |= ie->seen;
 	switch (ie->kind) {
 	case FC_IEK_U32:
 	case FC_IEK_U32_IFZERO:
@@ -415,6 +417,11 @@ void fc_ie_apply(const struct fc_ie *ie, struct fc_nfx_rec *r, const uint8_t *v,
 	case FC_IEK_ADDR: {
 		struct fc_addr *a = (struct fc_addr *)((char *)r + ie->off);
 
+		/* Templates that carry both IPv4 and IPv6 address fields send the
+		 * unused family as zeros: it must not hide the real address. */
+		if (a->family != 0 && fc_ie_uint(v, len > 8 ? 8 : len) == 0 &&
+		    (len != 16 || fc_ie_uint(v + 8, 8) == 0))
+			break;
 		if (len == 4)
 			fc_addr_set4(a, v);
 		else

@@ -48,6 +48,8 @@ enum {
 	FC_SEEN_IFDESC = 1u << 10,    /* 83 */
 	FC_SEEN_IFINDEX = 1u << 11,   /* 10 (scope) */
 	FC_SEEN_REVERSE = 1u << 12,   /* any PEN 29305 element */
+	FC_SEEN_BYTES = 1u << 13,     /* 1: present, even when 0 */
+	FC_SEEN_PACKETS = 1u << 14,   /* 2 */
 };
 
 /* Scratch state for one data or options record. */
@@ -96,6 +98,7 @@ struct fc_ie {
 	uint16_t off;       /* offsetof in struct fc_nfx_rec */
 	uint32_t arg;       /* kind-specific (FN: a selector) */
 	fc_ie_fn fn;
+	uint32_t seen;      /* FC_SEEN_* bits set when the field is present */
 };
 
 /* The table entry for (pen, id), or NULL for an element we do not use

@@ -127,10 +127,12 @@ static void flow_record(struct fc_decoder *d, const struct fc_nfx_msg *m,
 	if (f->observation_domain_id == 0)
 		f->observation_domain_id = m->domain;
 	/* counters: delta, else post-*, else total, else NSEL initiator */
-	if (f->bytes == 0)
+	/* only when the delta element is absent: a delta of 0 next to a
+	 * non-zero total means "nothing new", not "use the total" */
+	if (!(r->seen & FC_SEEN_BYTES))
 		f->bytes = r->post_bytes ? r->post_bytes
 			   : r->total_bytes ? r->total_bytes : r->init_octets;
-	if (f->packets == 0)
+	if (!(r->seen & FC_SEEN_PACKETS))
 		f->packets = r->post_packets ? r->post_packets
 			     : r->total_packets ? r->total_packets : r->init_packets;
 	if (f->etype == 0)
@@ -337,10 +339,13 @@ int fc_nfx_walk(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_cur *c)
 			rc = rc ? rc : FC_EMALFORMED;
 			break;
 		}
-		if (!fc_cur_sub(c, (size_t)len - 4, &set)) {
+		if ((size_t)len - 4 > fc_cur_left(c)) {
+			/* The last set runs past the message: decode the whole
+			 * records that did arrive (as tshark does), report it. */
 			rc = rc ? rc : FC_ETRUNC;
-			break;
+			len = (uint16_t)(fc_cur_left(c) + 4);
 		}
+		fc_cur_sub(c, (size_t)len - 4, &set);
 		if (id == m->p->tmpl_set_id)
 			r = template_set(d, m, s, &set, false);
 		else if (id == m->p->opt_set_id)
