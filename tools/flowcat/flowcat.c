@@ -35,14 +35,8 @@
 #include "encode/json.h"
 #include "encode/pb.h"
 #include "fc/err.h"
-#include "flow.pb-c.h"
-
-#if defined(__has_include)
-#if __has_include("counter.pb-c.h")
 #include "counter.pb-c.h"
-#define FLOWCAT_HAVE_COUNTERS 1
-#endif
-#endif
+#include "flow.pb-c.h"
 
 #define FLOWCAT_MAX_FRAME (16u * 1024u * 1024u) /* far above any message we write */
 
@@ -439,13 +433,8 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'C':
-#ifdef FLOWCAT_HAVE_COUNTERS
 			fc.desc = &flowpb__counter_message__descriptor;
 			break;
-#else
-			fprintf(stderr, "flowcat: --counters: built without proto/counter.proto\n");
-			return 1;
-#endif
 		case 'q':
 			quiet = true;
 			break;
