@@ -247,6 +247,8 @@ def vendor_expected(truth):
                         continue
                     if ours == "next_hop" and v == "0.0.0.0":
                         continue  # proto3: absent and 0.0.0.0 look alike
+                    if v in ("::", "0.0.0.0") and ours in e:
+                        continue  # an unset IPv6 twin of a set IPv4 field
                     e[ours] = v
             if p.get("version") == 5 and "cflow.timestart" in fl:
                 export = Decimal(hdr["cflow.unix_secs"]) + Decimal(hdr["cflow.unix_nsecs"]) / NS
