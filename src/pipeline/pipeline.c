@@ -111,10 +111,19 @@ static void on_flow(void *ctx, struct fc_flow *f)
 	(*p->flows_out)++;
 }
 
+static void on_counter(void *ctx, const struct fc_counter *c)
+{
+	struct fc_pipeline *p = ctx;
+
+	fc_pb_counter_fill(c, &p->pbc);
+	publish(p, FC_MSG_COUNTER, &p->pbc.msg.base, &c->agent);
+	(*p->counters_out)++;
+}
+
 int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct fc_metrics *m,
 		     const struct fc_output_inst *outs, size_t n_outs, char *err, size_t errlen)
 {
-	struct fc_sink sink = {.flow = on_flow, .ctx = p};
+	struct fc_sink sink = {.flow = on_flow, .counter = on_counter, .ctx = p};
 
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "encode/pb.h"
+#include "encode/pb_counter.h"
 #include "fc/dgram.h"
 #include "fc/output.h"
 
@@ -48,6 +49,7 @@ struct fc_pipeline {
 	uint64_t *encode_errors;
 	uint64_t *output_drops;
 	struct fc_pb_flow pbf;
+	struct fc_pb_counter pbc;
 	uint8_t frame[FC_PB_MAX_FRAMED];
 };
 
