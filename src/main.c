@@ -70,6 +70,29 @@ struct worker {
 
 static struct fc_output_inst outs[FC_PIPELINE_MAX_OUTPUTS];
 static size_t n_outs;
+static struct worker *workers;
+static size_t n_workers;
+
+/* Sums the workers' registries (each worker counts alone, without locks)
+ * and prints them. Values of running workers may be a moment old. */
+static void print_counters(struct fc_metrics *main_m, const char *title)
+{
+	struct fc_metrics *sum = fc_metrics_new();
+
+	fflush(stdout);
+	fprintf(stderr, "# %s\n", title);
+	if (!sum) {
+		fc_metrics_print(main_m, stderr);
+		return;
+	}
+	fc_metrics_merge(sum, main_m);
+	for (size_t i = 1; workers && i < n_workers; i++) {
+		if (workers[i].m)
+			fc_metrics_merge(sum, workers[i].m);
+	}
+	fc_metrics_print(sum, stderr);
+	fc_metrics_free(sum);
+}
 
 static int open_outputs(const struct fc_config *cfg, struct fc_metrics *m)
 {
@@ -119,7 +142,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct fc_dgram batch[BATCH_MAX];
 	int max = (int)(w->cfg->batch < BATCH_MAX ? w->cfg->batch : BATCH_MAX);
-	uint64_t last_tick = fc_mono_ns(), clock_ns = 0;
+	uint64_t last_tick = fc_mono_ns(), last_stats = last_tick, clock_ns = 0;
+	uint64_t stats_ns = w->cfg->stats_interval * 1000000000ull;
 	bool replay = w->cfg->pcap != NULL;
 	sig_atomic_t seen_generation = reload_generation;
 
@@ -146,6 +170,11 @@ static void *worker_main(void *arg)
 			fc_pipeline_tick(&w->pipe, replay ? clock_ns : fc_now_ns(), mono);
 			last_tick = mono;
 		}
+		if (w->id == 0 && (print_requested || (stats_ns && mono - last_stats >= stats_ns))) {
+			print_requested = 0;
+			last_stats = mono;
+			print_counters(w->m, "counters");
+		}
 		if (seen_generation != reload_generation) {
 			seen_generation = reload_generation;
 			fc_pipeline_reload(&w->pipe);
@@ -159,11 +188,8 @@ int main(int argc, char **argv)
 {
 	struct fc_config cfg;
 	struct fc_metrics *m = NULL;
-	struct worker *workers = NULL;
-	size_t n_workers = 0;
 	char err[256];
 	int rc, exit_code = 1;
-	uint64_t last_stats;
 
 	fc_config_init(&cfg);
 	rc = fc_config_parse_args(&cfg, argc, argv, stderr);
@@ -219,11 +245,7 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	last_stats = fc_mono_ns();
-	if (n_workers > 1) {
-		/* Worker 0 runs on the main thread; the others were started. */
-	}
-	(void)last_stats;
+	/* Worker 0 runs on the main thread, which also serves the signals. */
 	worker_main(&workers[0]);
 	stop_requested = 1;
 	for (size_t i = 1; i < n_workers; i++)
@@ -239,13 +261,8 @@ out:
 		}
 	}
 	close_outputs();
-	if (m) {
-		fflush(stdout);
-		fprintf(stderr, "# final counters\n");
-		fc_metrics_print(m, stderr);
-		for (size_t i = 1; workers && i < n_workers; i++)
-			fc_metrics_print(workers[i].m, stderr);
-	}
+	if (m)
+		print_counters(m, "final counters");
 	if (workers) {
 		for (size_t i = 0; i < n_workers; i++) {
 			fc_pipeline_fini(&workers[i].pipe);

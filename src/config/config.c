@@ -105,8 +105,6 @@ static const struct opt opts[] = {
 	{"log-level", OPT_STR, O(log_level), "info", 0, 0, "error|warn|info|debug", "log threshold"},
 	{"stats-interval", OPT_U64, O(stats_interval), "0", 0, 86400, "SECONDS",
 	 "print counters periodically (they are always printed on exit and SIGUSR1)"},
-	{"metrics-listen", OPT_STR, O(metrics_listen), NULL, 0, 0, "ADDR:PORT",
-	 "serve Prometheus /metrics over HTTP"},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))

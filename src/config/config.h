@@ -72,7 +72,6 @@ struct fc_config {
 	/* operations */
 	char *log_level;         /* error | warn | info | debug */
 	uint64_t stats_interval; /* seconds between counter prints, 0 = off */
-	char *metrics_listen;    /* ADDR:PORT for /metrics, NULL = off */
 };
 
 /* Sets every option to its default. */

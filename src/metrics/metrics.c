@@ -125,6 +125,15 @@ uint64_t fc_metrics_sum(const struct fc_metrics *m, const char *name)
 	return sum;
 }
 
+void fc_metrics_merge(struct fc_metrics *dst, const struct fc_metrics *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		const struct slot *s = &src->slots[i];
+
+		*reg(dst, s->name, s->labels, s->help, s->kind) += s->value;
+	}
+}
+
 void fc_metrics_print(const struct fc_metrics *m, FILE *out)
 {
 	/* Group by name in first-registration order, as the text format
