@@ -1,0 +1,175 @@
+/*
+ * Test helpers for the NetFlow v9 / IPFIX suites (test_nf9.c, test_ipfix.c,
+ * test_template.c): a byte builder for export packets written in the test
+ * (template first, then data, as goflow2's netflow_test.go does) and a
+ * decoder whose sink keeps copies of the flows it is handed.
+ */
+#ifndef FC_TEST_NFX_BUILD_H
+#define FC_TEST_NFX_BUILD_H
+
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "decode/decode.h"
+#include "fc/err.h"
+#include "metrics/metrics.h"
+
+struct pkt {
+	uint8_t b[8192];
+	size_t n;
+};
+
+static inline void p8(struct pkt *p, uint64_t v)
+{
+	ck_assert_uint_lt(p->n, sizeof(p->b));
+	p->b[p->n++] = (uint8_t)v;
+}
+
+static inline void pN(struct pkt *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p8(p, v >> (8 * (n - 1 - i)));
+}
+
+static inline void p16(struct pkt *p, uint64_t v)
+{
+	pN(p, v, 2);
+}
+
+static inline void p32(struct pkt *p, uint64_t v)
+{
+	pN(p, v, 4);
+}
+
+static inline void pbytes(struct pkt *p, const void *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p8(p, ((const uint8_t *)b)[i]);
+}
+
+/* Opens a set / flowset; returns where its length goes. */
+static inline size_t set_begin(struct pkt *p, uint16_t id)
+{
+	size_t at = p->n;
+
+	p16(p, id);
+	p16(p, 0);
+	return at;
+}
+
+static inline void set_end(struct pkt *p, size_t at)
+{
+	size_t len = p->n - at;
+
+	p->b[at + 2] = (uint8_t)(len >> 8);
+	p->b[at + 3] = (uint8_t)len;
+}
+
+static inline void v9_header(struct pkt *p, uint32_t uptime, uint32_t secs, uint32_t seq,
+			     uint32_t source_id)
+{
+	p->n = 0;
+	p16(p, 9);
+	p16(p, 0); /* count: never trusted */
+	p32(p, uptime);
+	p32(p, secs);
+	p32(p, seq);
+	p32(p, source_id);
+}
+
+static inline void ipfix_header(struct pkt *p, uint32_t secs, uint32_t seq, uint32_t domain)
+{
+	p->n = 0;
+	p16(p, 10);
+	p16(p, 0);
+	p32(p, secs);
+	p32(p, seq);
+	p32(p, domain);
+}
+
+static inline void ipfix_end(struct pkt *p)
+{
+	p->b[2] = (uint8_t)(p->n >> 8);
+	p->b[3] = (uint8_t)p->n;
+}
+
+#define TCTX_MAX_FLOWS 256
+
+struct tctx {
+	struct fc_config cfg;
+	struct fc_metrics *m;
+	struct fc_decoder *d;
+	struct fc_flow flows[TCTX_MAX_FLOWS];
+	char in_names[TCTX_MAX_FLOWS][80];
+	int n;
+};
+
+static inline void tctx_sink(void *ctx, struct fc_flow *f)
+{
+	struct tctx *t = ctx;
+
+	if (t->n < TCTX_MAX_FLOWS) {
+		if (f->in_if_name)
+			strncpy(t->in_names[t->n], f->in_if_name, sizeof(t->in_names[0]) - 1);
+		t->flows[t->n++] = *f;
+	}
+}
+
+/* cfg fields may be set between tctx_zero and tctx_start. */
+static inline void tctx_zero(struct tctx *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+static inline void tctx_start(struct tctx *t)
+{
+	struct fc_sink sink = {.flow = tctx_sink, .ctx = t};
+
+	t->m = fc_metrics_new();
+	ck_assert_ptr_nonnull(t->m);
+	t->d = fc_decoder_new(&t->cfg, t->m, &sink);
+	ck_assert_ptr_nonnull(t->d);
+}
+
+static inline void tctx_init(struct tctx *t)
+{
+	tctx_zero(t);
+	tctx_start(t);
+}
+
+static inline void tctx_fini(struct tctx *t)
+{
+	fc_decoder_free(t->d);
+	fc_metrics_free(t->m);
+}
+
+/* Feeds p as a datagram from 192.0.2.<host>:port at time t_ns. */
+static inline int tctx_feed(struct tctx *t, const struct pkt *p, uint8_t host, uint16_t port,
+			    uint64_t t_ns)
+{
+	struct fc_dgram g;
+
+	memset(&g, 0, sizeof(g));
+	g.data = p->b;
+	g.len = p->n;
+	g.src.family = 4;
+	g.src.a[0] = 192;
+	g.src.a[2] = 2;
+	g.src.a[3] = host;
+	g.src_port = port;
+	g.time_ns = t_ns;
+	return fc_decode_datagram(t->d, &g);
+}
+
+static inline uint64_t metric(struct tctx *t, const char *name, const char *labels)
+{
+	return fc_metrics_get(t->m, name, labels);
+}
+
+#define T0 1700000000000000000ull /* a receive time, Unix ns */
+#define SEC 1000000000ull
+
+#endif
