@@ -93,6 +93,7 @@ def main():
                             "--seed", str(a.seed), "--pcap-out", pcap, "--json", sent_path],
                            capture_output=True, text=True, timeout=120)
         sys.stderr.write(r.stderr)
+        gen_err = r.stderr
         if r.returncode != 0:
             print("FAIL: flowgen exited %d" % r.returncode)
             return 1
@@ -115,6 +116,22 @@ def main():
               % (a.proto, m.group(1)))
         return 77
 
+    # sFlow counter samples come out on the same JSON stream as their own
+    # message (no "type"): check their number against flowgen's summary.
+    counters = [f for f in recv if "type" not in f]
+    recv = [f for f in recv if "type" in f]
+    m = re.search(r"counter_samples=(\d+)", gen_err)
+    want_counters = int(m.group(1)) if m else 0
+    if counters or want_counters:
+        print("roundtrip %s: %d counter samples sent, %d received" % (a.proto, want_counters, len(counters)))
+        if len(counters) != want_counters:
+            print("FAIL: counter sample counts differ")
+            return 1
+        for c in counters:
+            if c.get("if_speed") not in (10000000000, "10000000000") or c.get("if_type") != 6 \
+                    or not 1 <= int(c.get("if_index", 0)) <= 4 or "if_in_octets" not in c:
+                print("FAIL: counter sample differs from what flowgen sends: %s" % c)
+                return 1
     print("roundtrip %s: %d flows sent, %d received" % (a.proto, len(sent), len(recv)))
     if len(sent) != len(recv):
         sk = {key(f) for f in sent}
