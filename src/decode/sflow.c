@@ -978,8 +978,12 @@ int fc_sflow_decode(struct fc_decoder *d, const struct fc_dgram *g)
 		struct fc_cur sc;
 		int e;
 
-		if (c.err)
-			break; /* cannot happen: nsamples <= left / 8 */
+		if (c.err) {
+			/* fewer samples than announced */
+			(*s->bad_count)++;
+			keep_err(&rc, FC_ETRUNC);
+			break;
+		}
 		if (len > fc_cur_left(&c) || last) {
 			/* The last sample gets the rest of the datagram: agents
 			 * (and hand-built test data) that get a sample length
