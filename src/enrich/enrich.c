@@ -271,8 +271,10 @@ int fc_enrich_tick(struct fc_enrich *e, uint64_t mono_now_ns)
 			continue;
 		changed = true;
 		/* Written less than a second ago: maybe still being written in
-		 * place; look again shortly rather than load half a file. */
-		if (id.mtime.tv_sec >= wall.tv_sec - 1)
+		 * place; look again shortly rather than load half a file. An
+		 * mtime far in the future (clock skew, copied timestamps) would
+		 * never settle, so it does not count. */
+		if (id.mtime.tv_sec >= wall.tv_sec - 1 && id.mtime.tv_sec <= wall.tv_sec + 1)
 			settling = true;
 	}
 	if (settling) {

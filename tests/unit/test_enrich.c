@@ -979,6 +979,13 @@ START_TEST(reload_waits_for_settle)
 	mkflow(&f, "10.0.0.1", "10.0.0.2");
 	fc_enrich_flow(e, &f);
 	ck_assert_str_eq(f.src_net_name, "b");
+	/* an mtime an hour ahead (skewed clock) must not wait forever */
+	write_str(nets, "10.0.0.0/8,c\n");
+	age_file(nets, -3600);
+	ck_assert_int_eq(fc_enrich_tick(e, now + 61000000000ull), 1);
+	mkflow(&f, "10.0.0.1", "10.0.0.2");
+	fc_enrich_flow(e, &f);
+	ck_assert_str_eq(f.src_net_name, "c");
 	fc_enrich_free(e);
 	fc_metrics_free(m);
 }
