@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[65536];
 	struct fc_config cfg;
-	struct fc_metrics *m;
+	static struct fc_metrics *m; /* shared: counters are found, not re-created */
 	struct fc_decoder *d;
 	struct fc_sink sink = {.flow = sink_flow};
 	struct fc_cur c;
@@ -52,7 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.hold_bytes = 512;
 	cfg.hold_seconds = 3;
 	cfg.template_ttl = 5;
-	m = fc_metrics_new();
+	if (!m)
+		m = fc_metrics_new();
 	if (!m)
 		abort();
 	d = fc_decoder_new(&cfg, m, &sink);
@@ -91,6 +92,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fc_decoder_finish(d);
 	fc_decoder_free(d);
-	fc_metrics_free(m);
 	return 0;
 }
