@@ -82,9 +82,9 @@ static const struct opt opts[] = {
 	{"sampling-override", OPT_LIST, O(sampling_override), NULL, 0, 0, "PREFIX=RATE",
 	 "force the sampling rate of exporters in PREFIX; repeatable"},
 	/* sFlow */
-	{"sflow-max-samples", OPT_U64, O(sflow_max_samples), "512", 1, 65536, "N",
+	{"sflow-max-samples", OPT_U64, O(sflow_max_samples), "1024", 1, 65536, "N",
 	 "samples decoded per sFlow datagram"},
-	{"sflow-max-records", OPT_U64, O(sflow_max_records), "64", 1, 65536, "N",
+	{"sflow-max-records", OPT_U64, O(sflow_max_records), "128", 1, 65536, "N",
 	 "records decoded per sFlow sample"},
 	/* enrichment */
 	{"geoip-asn", OPT_STR, O(geoip_asn), NULL, 0, 0, "FILE",
@@ -94,7 +94,7 @@ static const struct opt opts[] = {
 	{"geoip-asn-override", OPT_BOOL, O(geoip_asn_override), "false", 0, 0, NULL,
 	 "replace the ASNs the exporter sent with the database's"},
 	{"networks", OPT_STR, O(networks), NULL, 0, 0, "FILE",
-	 "your networks: CSV prefix,name,role,site,asn (longest prefix wins)"},
+	 "your networks: CSV prefix,name,role,site,asn,as_name (longest prefix wins)"},
 	{"exporter-names", OPT_STR, O(exporter_names), NULL, 0, 0, "FILE",
 	 "exporter address to name map"},
 	{"reload-interval", OPT_U64, O(reload_interval), "30", 0, 86400, "SECONDS",

@@ -33,6 +33,8 @@ enum fc_log_level fc_log_get_level(void)
 }
 
 static void vlog(enum fc_log_level lvl, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void vlog(enum fc_log_level lvl, const char *fmt, va_list ap)
 {
 	char line[1024];
 

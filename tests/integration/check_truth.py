@@ -233,23 +233,35 @@ V_FIELDS = [
 ]
 
 
+V_MAP = {tf: (ours, conv) for tf, ours, conv in V_FIELDS}
+
+
 def vendor_expected(truth):
     out = []
     for p in truth["packets"]:
         hdr = p.get("header", {})
         for fl in p.get("flows", []):
             e = {}
-            for tf, ours, conv in V_FIELDS:
-                if tf in fl and fl[tf] not in ("", None):
-                    try:
-                        v = conv(fl[tf])
-                    except ValueError:
-                        continue
-                    if ours == "next_hop" and v == "0.0.0.0":
-                        continue  # proto3: absent and 0.0.0.0 look alike
-                    if v in ("::", "0.0.0.0") and ours in e:
-                        continue  # an unset IPv6 twin of a set IPv4 field
-                    e[ours] = v
+            # In record order, last occurrence wins, as in the decoder: a
+            # template may carry a field twice (e.g. SRv6 captures with
+            # outer and inner protocol, IPv6 and IPv4 addresses).
+            for tf, raw in fl.items():
+                if tf not in V_MAP:
+                    continue
+                ours, conv = V_MAP[tf]
+                if isinstance(raw, list):
+                    raw = raw[-1] if raw else None
+                if not isinstance(raw, str) or raw == "":
+                    continue
+                try:
+                    v = conv(raw)
+                except ValueError:
+                    continue
+                if ours == "next_hop" and v == "0.0.0.0":
+                    continue  # proto3: absent and 0.0.0.0 look alike
+                if v in ("::", "0.0.0.0") and ours in e:
+                    continue  # an unset twin of a set address field
+                e[ours] = v
             if p.get("version") == 5 and "cflow.timestart" in fl:
                 export = Decimal(hdr["cflow.unix_secs"]) + Decimal(hdr["cflow.unix_nsecs"]) / NS
                 uptime = Decimal(hdr["cflow.sysuptime"])
@@ -275,6 +287,18 @@ def vendor_expected(truth):
     return out
 
 
+# Files where tshark stops early and we decode more; each is proven by a
+# unit test that walks the bytes of the same datagram.
+TRUTH_DEFECTS = {
+    "logstash_netflow9_test_h3c_data3281.dat":
+        "tshark stops after the first of 16 one-record flowsets "
+        "(test_nf9: truth_h3c_has_16_records)",
+    "logstash_netflow9_test_invalid01.dat":
+        "tshark reads only the Count flowsets and misses the data flowsets "
+        "after them (test_nf9: truth_invalid01_has_data_after_count)",
+}
+
+
 def check_vendor(collector, fname):
     vdir = os.path.join(testdata_dir(), "vendor")
     if not os.path.exists(os.path.join(vdir, fname)):
@@ -298,7 +322,9 @@ def check_vendor(collector, fname):
         expected += vendor_expected(t)
         undecoded += t.get("total_undecoded_sets", 0)
     msgs = [m for m in msgs if not m.get("reverse")]
-    return match(expected, msgs, undecoded > 0, fname)
+    if fname in TRUTH_DEFECTS:
+        print("note: %s: truth is a lower bound: %s" % (fname, TRUTH_DEFECTS[fname]))
+    return match(expected, msgs, undecoded > 0 or fname in TRUTH_DEFECTS, fname)
 
 
 def main():
