@@ -30,8 +30,10 @@ struct fc_pb_flow {
 
 void fc_pb_flow_fill(const struct fc_flow *f, struct fc_pb_flow *s);
 
-/* Writes varint(len) + message into buf. Returns the bytes written, or 0
- * when cap is too small (nothing useful is left in buf then). */
+/* Writes varint(len) + message into buf in one pass over the fields.
+ * Returns the bytes written, or 0 when the message plus 10 bytes (the
+ * longest length prefix) does not fit in cap; buf holds nothing useful
+ * then. Never writes past cap. */
 size_t fc_pb_frame(const ProtobufCMessage *m, uint8_t *buf, size_t cap);
 
 /* Encodes v as a base-128 varint into out (room for 10 bytes). Returns
