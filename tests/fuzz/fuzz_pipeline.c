@@ -12,28 +12,12 @@
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
-#include "decode/decode.h"
 #include "fc/cursor.h"
-#include "metrics/metrics.h"
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void sink_flow(void *ctx, struct fc_flow *f)
-{
-	const volatile uint8_t *p = (const uint8_t *)f;
-	uint8_t x = 0;
-
-	(void)ctx;
-	for (size_t i = 0; i < sizeof(*f); i++)
-		x ^= p[i];
-	if (f->in_if_name)
-		x ^= (uint8_t)strlen(f->in_if_name);
-	(void)x;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -41,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fc_config cfg;
 	static struct fc_metrics *m; /* shared: counters are found, not re-created */
 	struct fc_decoder *d;
-	struct fc_sink sink = {.flow = sink_flow};
+	struct fc_sink sink = {.flow = fc_fuzz_sink_flow};
 	struct fc_cur c;
 	uint64_t now = 1700000000000000000ull;
 
@@ -52,13 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.hold_bytes = 512;
 	cfg.hold_seconds = 3;
 	cfg.template_ttl = 5;
-	if (!m)
-		m = fc_metrics_new();
-	if (!m)
-		abort();
-	d = fc_decoder_new(&cfg, m, &sink);
-	if (!d)
-		abort();
+	d = fc_fuzz_decoder_new(&cfg, &m, &sink);
 	fc_cur_init(&c, data, size);
 	while (fc_cur_left(&c) >= 4) {
 		uint8_t ctl = fc_cur_u8(&c);
@@ -80,9 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&g, 0, sizeof(g));
 		g.data = buf;
 		g.len = len;
-		g.src.family = 4;
-		g.src.a[0] = 10;
-		g.src.a[3] = (uint8_t)(ctl & 3);
+		fc_fuzz_exporter4(&g, 10, (uint8_t)(ctl & 3));
 		g.src_port = (ctl & 4) ? 2055 : 4739;
 		now += (uint64_t)adv * 1000000000ull;
 		g.time_ns = now;
