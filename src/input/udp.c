@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "core/sockaddr.h"
 #include "fc/err.h"
 #include "fc/input.h"
 #include "metrics/metrics.h"
@@ -55,28 +56,15 @@ struct udp_in {
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[128];
-	const char *colon;
+	const char *ptext;
 	char *end;
 	unsigned long port;
 
 	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
-			return FC_EINVAL;
-		memcpy(host, s + 1, (size_t)(rb - s - 1));
-		host[rb - s - 1] = '\0';
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
-			return FC_EINVAL;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = '\0';
-	}
-	port = strtoul(colon + 1, &end, 10);
-	if (end == colon + 1 || *end || port > 65535)
+	if (fc_hostport_split(s, host, sizeof(host), &ptext) != 0)
+		return FC_EINVAL;
+	port = strtoul(ptext, &end, 10);
+	if (end == ptext || *end || port > 65535)
 		return FC_EINVAL;
 	if (host[0] == '\0')
 		strcpy(host, "0.0.0.0");
@@ -186,21 +174,6 @@ static int udp_open(void *priv, const char *arg, const struct fc_config *cfg, st
 	return 0;
 }
 
-static void sockaddr_to(const struct sockaddr_storage *ss, struct fc_addr *a, uint16_t *port)
-{
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
-		fc_addr_set6(a, s6->sin6_addr.s6_addr);
-		*port = ntohs(s6->sin6_port);
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-
-		fc_addr_set4(a, (const uint8_t *)&s4->sin_addr.s_addr);
-		*port = ntohs(s4->sin_port);
-	}
-}
-
 /* Adds the growth of the kernel's cumulative drop counter. */
 static void note_overflow(struct udp_sock *s, struct msghdr *h)
 {
@@ -250,7 +223,7 @@ static int recv_batch(struct udp_in *u, struct udp_sock *s, struct fc_dgram *out
 		}
 		out->data = u->iov[i].iov_base;
 		out->len = u->msgs[i].msg_len;
-		sockaddr_to(&u->names[i], &out->src, &out->src_port);
+		fc_addr_from_sockaddr(&u->names[i], &out->src, &out->src_port);
 		memset(&out->dst, 0, sizeof(out->dst));
 		out->dst_port = s->port;
 		out->time_ns = now;

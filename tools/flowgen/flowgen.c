@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/sockaddr.h"
 #include "flowgen.h"
 
 #define MAX_COUNT 10000000000ull
@@ -180,21 +181,6 @@ bad:
 	return -1;
 }
 
-static void addr_from_sockaddr(const struct sockaddr_storage *ss, struct fc_addr *a, uint16_t *port)
-{
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
-		fc_addr_set6(a, s6->sin6_addr.s6_addr);
-		*port = ntohs(s6->sin6_port);
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-
-		fc_addr_set4(a, (const uint8_t *)&s4->sin_addr.s_addr);
-		*port = ntohs(s4->sin_port);
-	}
-}
-
 /* Connects a UDP socket to ADDR:PORT ("[v6]:port" for IPv6) and tells the
  * local address and port the collector will see. */
 static int open_udp(const char *to, struct fg_gen *g)
@@ -206,23 +192,11 @@ static int open_udp(const char *to, struct fg_gen *g)
 	socklen_t llen = sizeof(local);
 	int fd = -1, rc;
 
-	if (to[0] == '[') {
-		const char *e = strchr(to, ']');
-
-		if (!e || e[1] != ':' || (size_t)(e - to - 1) >= sizeof(host))
-			goto bad;
-		memcpy(host, to + 1, (size_t)(e - to - 1));
-		host[e - to - 1] = '\0';
-		port = e + 2;
-	} else {
-		const char *e = strrchr(to, ':');
-
-		if (!e || strchr(to, ':') != e || (size_t)(e - to) >= sizeof(host))
-			goto bad;
-		memcpy(host, to, (size_t)(e - to));
-		host[e - to] = '\0';
-		port = e + 1;
-	}
+	/* Unbracketed, only one ':' is allowed: "::1:2055" must be written
+	 * "[::1]:2055" here. */
+	if (fc_hostport_split(to, host, sizeof(host), &port) != 0 ||
+	    (to[0] != '[' && strchr(host, ':')))
+		goto bad;
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc) {
 		fprintf(stderr, "flowgen: %s: %s\n", to, gai_strerror(rc));
@@ -238,7 +212,7 @@ static int open_udp(const char *to, struct fg_gen *g)
 		return -1;
 	}
 	freeaddrinfo(res);
-	addr_from_sockaddr(&local, &g->exporter, &g->exporter_port);
+	fc_addr_from_sockaddr(&local, &g->exporter, &g->exporter_port);
 	return fd;
 bad:
 	fprintf(stderr, "flowgen: --to wants ADDR:PORT or [IPv6]:PORT, got %s\n", to);
