@@ -43,15 +43,38 @@ def ip(s):
 
 
 def run_collector(collector, pcaps, extra=()):
+    """Replays pcaps and returns the decoded messages (flows and counter
+    samples) as dicts. By default they come from `--output json:-`. With
+    FC_TRUTH_VIA_KAFKA=BROKERS (and FC_FLOWCAT=path) they are produced to
+    Kafka instead and read back from the flow and counter topics with
+    flowcat, so the same truth checks the whole path to the topics."""
     cmd = [collector, "--log-level", "warn"]
     for p in pcaps:
         cmd += ["--pcap", p]
-    cmd += ["--output", "json:-"] + list(extra)
+    brokers = os.environ.get("FC_TRUTH_VIA_KAFKA")
+    if brokers:
+        cmd += ["--kafka-brokers", brokers]
+    else:
+        cmd += ["--output", "json:-"]
+    cmd += list(extra)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         print(r.stderr[-4000:])
         raise SystemExit("collector exited with %d: %s" % (r.returncode, " ".join(cmd)))
-    msgs = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    out = r.stdout
+    if brokers:
+        flowcat = os.environ["FC_FLOWCAT"]
+        out = ""
+        for topic, opts in ((os.environ.get("FC_TRUTH_TOPIC", "flows"), []),
+                            (os.environ.get("FC_TRUTH_COUNTER_TOPIC", "flow-counters"),
+                             ["--counters"])):
+            c = subprocess.run([flowcat, "-b", brokers, "-t", topic, "-o", "beginning", "-e"]
+                               + opts, capture_output=True, text=True, timeout=60)
+            if c.returncode != 0:
+                print(c.stderr[-2000:])
+                raise SystemExit("flowcat failed on topic %s" % topic)
+            out += c.stdout
+    msgs = [json.loads(line) for line in out.splitlines() if line.strip()]
     return msgs, r.stderr
 
 
