@@ -70,56 +70,35 @@ static void write_template(struct fg_wbuf *w, uint16_t id, const struct fg_ie *f
 
 static unsigned write_templates(struct fg_gen *g, struct fg_wbuf *w)
 {
-	size_t set = fg_w_mark(w);
+	size_t set = fg_set_begin(w, 2);
 
-	fg_w_be16(w, 2);
-	fg_w_be16(w, 0);
 	write_template(w, 256, t256, N(t256), -1);
 	write_template(w, 257, t257, N(t257), -1);
-	fg_w_patch16(w, set + 2, (uint16_t)(fg_w_mark(w) - set));
+	fg_set_end(w, set);
 
-	set = fg_w_mark(w);
-	fg_w_be16(w, 3);
-	fg_w_be16(w, 0);
+	set = fg_set_begin(w, 3);
 	write_template(w, 258, t258, N(t258), 1);
 	fg_w_pad(w, 4); /* optional padding (§3.3.1), exercised here */
-	fg_w_patch16(w, set + 2, (uint16_t)(fg_w_mark(w) - set));
+	fg_set_end(w, set);
 
-	set = fg_w_mark(w);
-	fg_w_be16(w, 258);
-	fg_w_be16(w, 0);
+	set = fg_set_begin(w, 258);
 	for (int i = 0; i < FG_NSAMPLERS; i++) {
 		fg_w_be64(w, g->samplers[i].id);
 		fg_w_be16(w, 1); /* systematic count-based sampling (RFC 5475) */
 		fg_w_be32(w, 1);
 		fg_w_be32(w, g->samplers[i].rate - 1);
 	}
-	fg_w_patch16(w, set + 2, (uint16_t)(fg_w_mark(w) - set));
+	fg_set_end(w, set);
 	g->template_datagrams++;
 	return FG_NSAMPLERS;
 }
 
 static void project(struct fg_gen *g, struct fc_flow *f, uint32_t seq)
 {
-	const struct fg_sampler *s = &g->samplers[f->packets % FG_NSAMPLERS];
-
-	f->type = FC_FLOW_IPFIX;
-	f->sequence_num = seq;
-	f->sampler_id = s->id;
-	f->sampling_rate = s->rate;
-	f->observation_domain_id = IPFIX_DOMAIN_ID;
-	if (f->proto == 1 || f->proto == 58)
-		f->src_port = f->dst_port = 0;
-	f->src_vlan = f->dst_vlan = 0;
-	f->ip_ttl = f->ip_flags = f->fragment_id = 0;
-	if (f->src_addr.family == 4) {
-		f->ipv6_flow_label = 0;
-		if (f->packets > 0xffffffffu)
-			f->packets = 0xffffffffu;
-	} else {
-		f->src_mac = f->dst_mac = 0;
-		f->flow_direction = 0;
-	}
+	fg_project_tmpl(g, f, FC_FLOW_IPFIX, seq, IPFIX_DOMAIN_ID);
+	/* packetDeltaCount is reduced to 4 bytes in template 256 only */
+	if (f->src_addr.family == 4 && f->packets > 0xffffffffu)
+		f->packets = 0xffffffffu;
 }
 
 static void write_app_name(struct fg_gen *g, struct fg_wbuf *w, const struct fc_flow *f)
@@ -147,9 +126,7 @@ static void write_data_set(struct fg_gen *g, struct fg_wbuf *w, struct fc_flow *
 
 	if (n == 0)
 		return;
-	set = fg_w_mark(w);
-	fg_w_be16(w, v6 ? 257 : 256);
-	fg_w_be16(w, 0);
+	set = fg_set_begin(w, v6 ? 257 : 256);
 	for (size_t i = 0; i < n; i++) {
 		const struct fc_flow *f = &flows[i];
 		uint16_t icmp = (uint16_t)(f->icmp_type << 8 | f->icmp_code);
@@ -161,20 +138,9 @@ static void write_data_set(struct fg_gen *g, struct fg_wbuf *w, struct fc_flow *
 			fg_w_u8(w, (uint8_t)f->ip_tos);
 			fg_w_be16(w, (uint16_t)f->tcp_flags);
 			fg_w_be16(w, (uint16_t)f->src_port);
-			fg_w_addr(w, &f->src_addr);
-			fg_w_u8(w, (uint8_t)f->src_net);
-			fg_w_be32(w, f->in_if);
-			fg_w_be16(w, (uint16_t)f->dst_port);
-			fg_w_addr(w, &f->dst_addr);
-			fg_w_u8(w, (uint8_t)f->dst_net);
-			fg_w_be32(w, f->out_if);
-			fg_w_addr(w, &f->next_hop);
-			fg_w_be32(w, f->src_as);
-			fg_w_be32(w, f->dst_as);
+			fg_w_v4_addressing(w, f);
 			fg_w_be16(w, icmp);
-			fg_w_beN(w, f->src_mac, 6);
-			fg_w_beN(w, f->dst_mac, 6);
-			fg_w_u8(w, (uint8_t)(f->flow_direction - 1)); /* 0 ingress, 1 egress */
+			fg_w_l2_direction(w, f);
 			fg_w_be64(w, f->time_flow_start_ns / 1000000);
 			fg_w_be64(w, f->time_flow_end_ns / 1000000);
 			fg_w_be32(w, (uint32_t)f->sampler_id);
@@ -206,7 +172,7 @@ static void write_data_set(struct fg_gen *g, struct fg_wbuf *w, struct fc_flow *
 	}
 	if (v6)
 		fg_w_pad(w, 4);
-	fg_w_patch16(w, set + 2, (uint16_t)(fg_w_mark(w) - set));
+	fg_set_end(w, set);
 }
 
 int fg_build_ipfix(struct fg_gen *g, struct fc_flow *flows, size_t n, uint64_t t_ms,

@@ -49,20 +49,16 @@ static void write_template(struct fg_wbuf *w, uint16_t id, const struct fg_field
 
 static unsigned write_templates(struct fg_gen *g, struct fg_wbuf *w)
 {
-	size_t set = fg_w_mark(w);
-
 	/* Template FlowSet */
-	fg_w_be16(w, 0);
-	fg_w_be16(w, 0);
+	size_t set = fg_set_begin(w, 0);
+
 	write_template(w, 256, t256, N(t256));
 	write_template(w, 257, t257, N(t257));
 	fg_w_pad(w, 4);
-	fg_w_patch16(w, set + 2, (uint16_t)(fg_w_mark(w) - set));
+	fg_set_end(w, set);
 
 	/* Options Template FlowSet: scope System (1), 4 bytes */
-	set = fg_w_mark(w);
-	fg_w_be16(w, 1);
-	fg_w_be16(w, 0);
+	set = fg_set_begin(w, 1);
 	fg_w_be16(w, 258);
 	fg_w_be16(w, 4);  /* option scope length, bytes */
 	fg_w_be16(w, 12); /* option length, bytes */
@@ -75,12 +71,10 @@ static unsigned write_templates(struct fg_gen *g, struct fg_wbuf *w)
 	fg_w_be16(w, 50); /* FLOW_SAMPLER_RANDOM_INTERVAL */
 	fg_w_be16(w, 4);
 	fg_w_pad(w, 4);
-	fg_w_patch16(w, set + 2, (uint16_t)(fg_w_mark(w) - set));
+	fg_set_end(w, set);
 
 	/* Options data: one record per sampler */
-	set = fg_w_mark(w);
-	fg_w_be16(w, 258);
-	fg_w_be16(w, 0);
+	set = fg_set_begin(w, 258);
 	for (int i = 0; i < FG_NSAMPLERS; i++) {
 		fg_w_be32(w, 0x7f000001); /* scope System: the exporter */
 		fg_w_u8(w, (uint8_t)g->samplers[i].id);
@@ -88,31 +82,19 @@ static unsigned write_templates(struct fg_gen *g, struct fg_wbuf *w)
 		fg_w_be32(w, g->samplers[i].rate);
 	}
 	fg_w_pad(w, 4);
-	fg_w_patch16(w, set + 2, (uint16_t)(fg_w_mark(w) - set));
+	fg_set_end(w, set);
 	g->template_datagrams++;
 	return 3 + FG_NSAMPLERS;
 }
 
 static void project(struct fg_gen *g, struct fc_flow *f, uint32_t seq)
 {
-	const struct fg_sampler *s = &g->samplers[f->packets % FG_NSAMPLERS];
-
-	f->type = FC_FLOW_NF9;
-	f->sequence_num = seq;
-	f->sampler_id = s->id;
-	f->sampling_rate = s->rate;
-	f->observation_domain_id = NF9_SOURCE_ID;
+	fg_project_tmpl(g, f, FC_FLOW_NF9, seq, NF9_SOURCE_ID);
+	/* IN_PKTS is 4 bytes in both templates; template 257 has 2-byte
+	 * interfaces */
 	if (f->packets > 0xffffffffu)
 		f->packets = 0xffffffffu;
-	if (f->proto == 1 || f->proto == 58)
-		f->src_port = f->dst_port = 0;
-	f->src_vlan = f->dst_vlan = 0;
-	f->ip_ttl = f->ip_flags = f->fragment_id = 0;
-	if (f->src_addr.family == 4) {
-		f->ipv6_flow_label = 0;
-	} else {
-		f->src_mac = f->dst_mac = 0;
-		f->flow_direction = 0;
+	if (f->src_addr.family != 4) {
 		f->in_if &= 0xffff;
 		f->out_if &= 0xffff;
 	}
@@ -125,9 +107,7 @@ static void write_data_set(struct fg_gen *g, struct fg_wbuf *w, struct fc_flow *
 
 	if (n == 0)
 		return;
-	set = fg_w_mark(w);
-	fg_w_be16(w, v6 ? 257 : 256);
-	fg_w_be16(w, 0);
+	set = fg_set_begin(w, v6 ? 257 : 256);
 	for (size_t i = 0; i < n; i++) {
 		const struct fc_flow *f = &flows[i];
 		uint32_t first = (uint32_t)(f->time_flow_start_ns / 1000000 - g->boot_ms);
@@ -140,23 +120,12 @@ static void write_data_set(struct fg_gen *g, struct fg_wbuf *w, struct fc_flow *
 		fg_w_u8(w, (uint8_t)f->tcp_flags);
 		fg_w_be16(w, (uint16_t)f->src_port);
 		if (!v6) {
-			fg_w_addr(w, &f->src_addr);
-			fg_w_u8(w, (uint8_t)f->src_net);
-			fg_w_be32(w, f->in_if);
-			fg_w_be16(w, (uint16_t)f->dst_port);
-			fg_w_addr(w, &f->dst_addr);
-			fg_w_u8(w, (uint8_t)f->dst_net);
-			fg_w_be32(w, f->out_if);
-			fg_w_addr(w, &f->next_hop);
-			fg_w_be32(w, f->src_as);
-			fg_w_be32(w, f->dst_as);
+			fg_w_v4_addressing(w, f);
 			fg_w_be32(w, last);
 			fg_w_be32(w, first);
 			fg_w_be16(w, (uint16_t)(f->icmp_type << 8 | f->icmp_code));
 			fg_w_u8(w, (uint8_t)f->sampler_id);
-			fg_w_beN(w, f->src_mac, 6);
-			fg_w_beN(w, f->dst_mac, 6);
-			fg_w_u8(w, (uint8_t)(f->flow_direction - 1)); /* 0 ingress, 1 egress */
+			fg_w_l2_direction(w, f);
 		} else {
 			fg_w_be16(w, (uint16_t)f->dst_port);
 			fg_w_addr(w, &f->src_addr);
@@ -176,7 +145,7 @@ static void write_data_set(struct fg_gen *g, struct fg_wbuf *w, struct fc_flow *
 		}
 	}
 	fg_w_pad(w, 4);
-	fg_w_patch16(w, set + 2, (uint16_t)(fg_w_mark(w) - set));
+	fg_set_end(w, set);
 }
 
 int fg_build_nf9(struct fg_gen *g, struct fc_flow *flows, size_t n, uint64_t t_ms,

@@ -94,4 +94,19 @@ void fg_w_addr(struct fg_wbuf *w, const struct fc_addr *a);
 /* Stable-partitions flows so that IPv4 come first; returns how many. */
 size_t fg_partition_v4(struct fc_flow *flows, size_t n);
 
+/* Shared by the NetFlow v9 and IPFIX builders (enc_tmpl.c). */
+/* Starts a (Flow)Set with this id; returns its offset for fg_set_end. */
+size_t fg_set_begin(struct fg_wbuf *w, uint16_t id);
+/* Patches the length of the set started at offset set (pad first). */
+void fg_set_end(struct fg_wbuf *w, size_t set);
+/* The projection both apply: sampler by packets, sequence, domain, no
+ * ports for ICMP, no VLAN / TTL / fragment fields, no flow label on IPv4,
+ * no MACs or direction on IPv6. Protocol limits are the caller's. */
+void fg_project_tmpl(struct fg_gen *g, struct fc_flow *f, enum fc_flow_type type, uint32_t seq,
+		     uint32_t domain);
+/* Data-record fields IEs 8-17 (IPv4 addressing) and 56, 80, 61 (MACs,
+ * direction), in that order, as both templates 256 lay them out. */
+void fg_w_v4_addressing(struct fg_wbuf *w, const struct fc_flow *f);
+void fg_w_l2_direction(struct fg_wbuf *w, const struct fc_flow *f);
+
 #endif
