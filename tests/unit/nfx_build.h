@@ -68,6 +68,47 @@ static inline void set_end(struct pkt *p, size_t at)
 	p->b[at + 3] = (uint8_t)len;
 }
 
+/* Writes (id, length) field specifiers; pairs holds 2 * n values. */
+static inline void field_specs(struct pkt *p, const uint16_t *pairs, size_t n)
+{
+	for (size_t i = 0; i < 2 * n; i++)
+		p16(p, pairs[i]);
+}
+
+/* The field list of TMPL_REC & co as an array literal and its pair count. */
+#define NFX_PAIRS(...) (const uint16_t[]){__VA_ARGS__}
+#define NFX_NPAIRS(...) (sizeof(NFX_PAIRS(__VA_ARGS__)) / (2 * sizeof(uint16_t)))
+
+/* One template record (v9 §5.2, IPFIX §3.4.1), inside a set 0 / 2:
+ * TMPL_REC(p, 256, 8, 4, 12, 4) is template 256 with fields 8 and 12,
+ * 4 bytes each. The field count is derived from the pairs. */
+#define TMPL_REC(p, id, ...)                                                   \
+	do {                                                                   \
+		p16((p), (id));                                                \
+		p16((p), NFX_NPAIRS(__VA_ARGS__));                             \
+		field_specs((p), NFX_PAIRS(__VA_ARGS__), NFX_NPAIRS(__VA_ARGS__)); \
+	} while (0)
+
+/* IPFIX options template record (§3.4.2.2): the first nscope pairs are
+ * scope fields. */
+#define IPFIX_OPT_REC(p, id, nscope, ...)                                      \
+	do {                                                                   \
+		p16((p), (id));                                                \
+		p16((p), NFX_NPAIRS(__VA_ARGS__));                             \
+		p16((p), (nscope));                                            \
+		field_specs((p), NFX_PAIRS(__VA_ARGS__), NFX_NPAIRS(__VA_ARGS__)); \
+	} while (0)
+
+/* v9 options template record (§6.1): scope and option lengths are in
+ * bytes, 4 per (type, length) pair; the first nscope pairs are scopes. */
+#define V9_OPT_REC(p, id, nscope, ...)                                         \
+	do {                                                                   \
+		p16((p), (id));                                                \
+		p16((p), 4 * (nscope));                                        \
+		p16((p), 4 * (NFX_NPAIRS(__VA_ARGS__) - (nscope)));            \
+		field_specs((p), NFX_PAIRS(__VA_ARGS__), NFX_NPAIRS(__VA_ARGS__)); \
+	} while (0)
+
 static inline void v9_header(struct pkt *p, uint32_t uptime, uint32_t secs, uint32_t seq,
 			     uint32_t source_id)
 {
@@ -167,6 +208,35 @@ static inline int tctx_feed(struct tctx *t, const struct pkt *p, uint8_t host, u
 static inline uint64_t metric(struct tctx *t, const char *name, const char *labels)
 {
 	return fc_metrics_get(t->m, name, labels);
+}
+
+/* Feeds a hand-made malformed datagram to a fresh decoder: it must be
+ * refused with an error and yield no flow. */
+static inline void expect_refused(const char *name, const uint8_t *b, size_t n, uint16_t port,
+				  uint64_t t_ns)
+{
+	struct tctx t;
+	struct pkt p;
+
+	ck_assert_uint_le(n, sizeof(p.b));
+	tctx_init(&t);
+	memcpy(p.b, b, n);
+	p.n = n;
+	ck_assert_msg(tctx_feed(&t, &p, 1, port, t_ns) < 0, "%s: accepted", name);
+	ck_assert_msg(t.n == 0, "%s: emitted flows", name);
+	tctx_fini(&t);
+}
+
+/* main() of each suite: run, report, exit status from the failures. */
+static inline int run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 #define T0 1700000000000000000ull /* a receive time, Unix ns */

@@ -12,10 +12,7 @@ static void one_field_tmpl(struct pkt *p, uint16_t tid, uint16_t ie, uint16_t le
 {
 	size_t s = set_begin(p, 2);
 
-	p16(p, tid);
-	p16(p, 2);
-	p16(p, 8), p16(p, 4);
-	p16(p, ie), p16(p, len);
+	TMPL_REC(p, tid, 8, 4, ie, len);
 	set_end(p, s);
 }
 
@@ -220,22 +217,14 @@ START_TEST(sysuptime_with_init_time)
 	tctx_init(&t);
 	ipfix_header(&p, 1700000000, 0, 0);
 	s = set_begin(&p, 3);
-	p16(&p, 300);
-	p16(&p, 2);
-	p16(&p, 1);
-	p16(&p, 149), p16(&p, 4);
-	p16(&p, 160), p16(&p, 8);
+	IPFIX_OPT_REC(&p, 300, 1, 149, 4, 160, 8);
 	set_end(&p, s);
 	s = set_begin(&p, 300);
 	p32(&p, 0);
 	pN(&p, 1690000000000ull, 8);
 	set_end(&p, s);
 	s = set_begin(&p, 2);
-	p16(&p, 256);
-	p16(&p, 3);
-	p16(&p, 8), p16(&p, 4);
-	p16(&p, 22), p16(&p, 4);
-	p16(&p, 21), p16(&p, 4);
+	TMPL_REC(&p, 256, 8, 4, 22, 4, 21, 4);
 	set_end(&p, s);
 	s = set_begin(&p, 256);
 	p32(&p, 0x0a000001);
@@ -262,12 +251,10 @@ START_TEST(sampling_by_selector)
 	tctx_init(&t);
 	ipfix_header(&p, 1700000000, 0, 5);
 	s = set_begin(&p, 3);
-	p16(&p, 300);
-	p16(&p, 3);
-	p16(&p, 1);
-	p16(&p, 302), p16(&p, 4); /* scope: selectorId */
-	p16(&p, 305), p16(&p, 4);
-	p16(&p, 306), p16(&p, 4);
+	IPFIX_OPT_REC(&p, 300, 1,
+	              302, 4, /* scope: selectorId */
+	              305, 4,
+	              306, 4);
 	set_end(&p, s);
 	s = set_begin(&p, 300);
 	p32(&p, 1), p32(&p, 1), p32(&p, 99);   /* 1 in 100 */
@@ -275,10 +262,7 @@ START_TEST(sampling_by_selector)
 	p32(&p, 3), p32(&p, 1), p32(&p, 1023); /* 1 in 1024 */
 	set_end(&p, s);
 	s = set_begin(&p, 2);
-	p16(&p, 256);
-	p16(&p, 2);
-	p16(&p, 8), p16(&p, 4);
-	p16(&p, 302), p16(&p, 4);
+	TMPL_REC(&p, 256, 8, 4, 302, 4);
 	set_end(&p, s);
 	s = set_begin(&p, 256);
 	p32(&p, 0x0a000001), p32(&p, 3);
@@ -306,20 +290,13 @@ START_TEST(interface_names)
 	tctx_init(&t);
 	ipfix_header(&p, 1700000000, 0, 0);
 	s = set_begin(&p, 3);
-	p16(&p, 300);
-	p16(&p, 2);
-	p16(&p, 1);
-	p16(&p, 10), p16(&p, 4);
-	p16(&p, 82), p16(&p, 0xffff);
+	IPFIX_OPT_REC(&p, 300, 1, 10, 4, 82, 0xffff);
 	set_end(&p, s);
 	s = set_begin(&p, 300);
 	p32(&p, 7), p8(&p, 9), pbytes(&p, "Gi0/0/0/1", 9);
 	set_end(&p, s);
 	s = set_begin(&p, 2);
-	p16(&p, 256);
-	p16(&p, 2);
-	p16(&p, 8), p16(&p, 4);
-	p16(&p, 10), p16(&p, 4);
+	TMPL_REC(&p, 256, 8, 4, 10, 4);
 	set_end(&p, s);
 	s = set_begin(&p, 256);
 	p32(&p, 0x0a000001), p32(&p, 7);
@@ -394,16 +371,7 @@ static const struct bad_case bad[] = {
 
 START_TEST(malformed_table)
 {
-	const struct bad_case *bc = &bad[_i];
-	struct tctx t;
-	struct pkt p;
-
-	tctx_init(&t);
-	memcpy(p.b, bc->b, bc->n);
-	p.n = bc->n;
-	ck_assert_msg(tctx_feed(&t, &p, 1, 4739, T0) < 0, "%s: accepted", bc->name);
-	ck_assert_msg(t.n == 0, "%s: emitted flows", bc->name);
-	tctx_fini(&t);
+	expect_refused(bad[_i].name, bad[_i].b, bad[_i].n, 4739, T0);
 }
 END_TEST
 
@@ -462,11 +430,5 @@ static Suite *ipfix_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ipfix_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(ipfix_suite());
 }

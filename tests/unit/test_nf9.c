@@ -16,17 +16,7 @@ static void tmpl256(struct pkt *p)
 {
 	size_t s = set_begin(p, 0);
 
-	p16(p, 256);
-	p16(p, 9);
-	p16(p, 8), p16(p, 4);
-	p16(p, 12), p16(p, 4);
-	p16(p, 2), p16(p, 4);
-	p16(p, 1), p16(p, 4);
-	p16(p, 22), p16(p, 4);
-	p16(p, 21), p16(p, 4);
-	p16(p, 7), p16(p, 2);
-	p16(p, 11), p16(p, 2);
-	p16(p, 4), p16(p, 1);
+	TMPL_REC(p, 256, 8, 4, 12, 4, 2, 4, 1, 4, 22, 4, 21, 4, 7, 2, 11, 2, 4, 1);
 	p16(p, 0); /* padding to 32 bits (RFC 3954 §5.2) */
 	set_end(p, s);
 }
@@ -108,22 +98,12 @@ START_TEST(options_interface_and_sampler)
 	v9_header(&p, 1000, 1700000000, 1, 0);
 	/* options 257: scope Interface (type 2, 4 bytes); IF_NAME (82, 8 bytes) */
 	s = set_begin(&p, 1);
-	p16(&p, 257);
-	p16(&p, 4);
-	p16(&p, 4);
-	p16(&p, 2), p16(&p, 4);
-	p16(&p, 82), p16(&p, 8);
+	V9_OPT_REC(&p, 257, 1, 2, 4, 82, 8);
 	p16(&p, 0);
 	set_end(&p, s);
 	/* options 258: scope System; FLOW_SAMPLER_ID(48,1) MODE(49,1) INTERVAL(50,4) */
 	s = set_begin(&p, 1);
-	p16(&p, 258);
-	p16(&p, 4);
-	p16(&p, 12);
-	p16(&p, 1), p16(&p, 4);
-	p16(&p, 48), p16(&p, 1);
-	p16(&p, 49), p16(&p, 1);
-	p16(&p, 50), p16(&p, 4);
+	V9_OPT_REC(&p, 258, 1, 1, 4, 48, 1, 49, 1, 50, 4);
 	set_end(&p, s);
 	s = set_begin(&p, 257);
 	p32(&p, 5), pbytes(&p, "ge-0/0/5", 8);
@@ -134,11 +114,7 @@ START_TEST(options_interface_and_sampler)
 	set_end(&p, s);
 	/* data 259: src4, in_if (10, 2 bytes), FLOW_SAMPLER_ID */
 	s = set_begin(&p, 0);
-	p16(&p, 259);
-	p16(&p, 3);
-	p16(&p, 8), p16(&p, 4);
-	p16(&p, 10), p16(&p, 2);
-	p16(&p, 48), p16(&p, 1);
+	TMPL_REC(&p, 259, 8, 4, 10, 2, 48, 1);
 	set_end(&p, s);
 	s = set_begin(&p, 259);
 	p32(&p, 0x0a000001), p16(&p, 5), p8(&p, 2);
@@ -167,12 +143,7 @@ START_TEST(options_exporter_wide_sampling)
 	v9_header(&p, 100000, 1700000000, 1, 0);
 	tmpl256(&p);
 	s = set_begin(&p, 1);
-	p16(&p, 300);
-	p16(&p, 4);
-	p16(&p, 8);
-	p16(&p, 1), p16(&p, 4);
-	p16(&p, 34), p16(&p, 4);
-	p16(&p, 35), p16(&p, 1);
+	V9_OPT_REC(&p, 300, 1, 1, 4, 34, 4, 35, 1);
 	p16(&p, 0); /* padding */
 	set_end(&p, s);
 	s = set_begin(&p, 300);
@@ -199,21 +170,9 @@ START_TEST(nsel_and_nat)
 	tctx_init(&t);
 	v9_header(&p, 1000, 1700000000, 1, 0);
 	s = set_begin(&p, 0);
-	p16(&p, 263);
-	p16(&p, 13);
-	p16(&p, 8), p16(&p, 4);
-	p16(&p, 12), p16(&p, 4);
-	p16(&p, 7), p16(&p, 2);
-	p16(&p, 11), p16(&p, 2);
-	p16(&p, 4), p16(&p, 1);
-	p16(&p, 233), p16(&p, 1);
-	p16(&p, 231), p16(&p, 4);
-	p16(&p, 232), p16(&p, 4);
-	p16(&p, 298), p16(&p, 8);
-	p16(&p, 299), p16(&p, 8);
-	p16(&p, 225), p16(&p, 4);
-	p16(&p, 227), p16(&p, 2);
-	p16(&p, 323), p16(&p, 8);
+	TMPL_REC(&p, 263,
+	         8, 4, 12, 4, 7, 2, 11, 2, 4, 1, 233, 1, 231, 4, 232, 4, 298, 8, 299, 8, 225, 4,
+	         227, 2, 323, 8);
 	set_end(&p, s);
 	s = set_begin(&p, 263);
 	p32(&p, 0x0a000005), p32(&p, 0x08080808), p16(&p, 50000), p16(&p, 53), p8(&p, 17);
@@ -253,16 +212,8 @@ START_TEST(mixed_family_and_counter_fallback)
 	tctx_init(&t);
 	v9_header(&p, 1000, 1700000000, 1, 0);
 	s = set_begin(&p, 0);
-	p16(&p, 256);
-	p16(&p, 4);
-	p16(&p, 8), p16(&p, 4);
-	p16(&p, 27), p16(&p, 16);
-	p16(&p, 1), p16(&p, 4);
-	p16(&p, 23), p16(&p, 4);
-	p16(&p, 257);
-	p16(&p, 2);
-	p16(&p, 8), p16(&p, 4);
-	p16(&p, 23), p16(&p, 4);
+	TMPL_REC(&p, 256, 8, 4, 27, 16, 1, 4, 23, 4);
+	TMPL_REC(&p, 257, 8, 4, 23, 4);
 	set_end(&p, s);
 	s = set_begin(&p, 256);
 	p32(&p, 0x0a000001), pbytes(&p, zero16, 16), p32(&p, 0), p32(&p, 99);
@@ -298,16 +249,7 @@ static const struct bad_case bad[] = {
 
 START_TEST(malformed_table)
 {
-	const struct bad_case *bc = &bad[_i];
-	struct tctx t;
-	struct pkt p;
-
-	tctx_init(&t);
-	memcpy(p.b, bc->b, bc->n);
-	p.n = bc->n;
-	ck_assert_msg(tctx_feed(&t, &p, 1, 2055, T0) < 0, "%s: accepted", bc->name);
-	ck_assert_msg(t.n == 0, "%s: emitted flows", bc->name);
-	tctx_fini(&t);
+	expect_refused(bad[_i].name, bad[_i].b, bad[_i].n, 2055, T0);
 }
 END_TEST
 
@@ -420,11 +362,5 @@ static Suite *nf9_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(nf9_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(nf9_suite());
 }

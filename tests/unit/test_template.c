@@ -17,15 +17,7 @@ static void tmpl256(struct pkt *p)
 {
 	size_t s = set_begin(p, 2);
 
-	p16(p, 256);
-	p16(p, 7);
-	p16(p, 8), p16(p, 4);
-	p16(p, 12), p16(p, 4);
-	p16(p, 7), p16(p, 2);
-	p16(p, 11), p16(p, 2);
-	p16(p, 4), p16(p, 1);
-	p16(p, 1), p16(p, 4);
-	p16(p, 2), p16(p, 4);
+	TMPL_REC(p, 256, 8, 4, 12, 4, 7, 2, 11, 2, 4, 1, 1, 4, 2, 4);
 	set_end(p, s);
 }
 
@@ -211,9 +203,7 @@ START_TEST(cap_templates_and_sessions)
 	ipfix_header(&p, 1700000000, 0, 1);
 	tmpl256(&p);
 	s = set_begin(&p, 2);
-	p16(&p, 257);
-	p16(&p, 1);
-	p16(&p, 8), p16(&p, 4);
+	TMPL_REC(&p, 257, 8, 4);
 	set_end(&p, s);
 	ipfix_end(&p);
 	ck_assert_int_eq(tctx_feed(&t, &p, 1, 1000, T0), FC_ELIMIT);
@@ -235,10 +225,7 @@ START_TEST(zero_length_template_rejected)
 	/* v9 template whose fields are all 0 bytes long: min record length 0 */
 	v9_header(&p, 1000, 1700000000, 1, 0);
 	s = set_begin(&p, 0);
-	p16(&p, 300);
-	p16(&p, 2);
-	p16(&p, 1), p16(&p, 0);
-	p16(&p, 2), p16(&p, 0);
+	TMPL_REC(&p, 300, 1, 0, 2, 0);
 	set_end(&p, s);
 	s = set_begin(&p, 300);
 	p32(&p, 0);
@@ -318,11 +305,9 @@ START_TEST(persistence)
 	ipfix_header(&p, 1700000000, 0, 1);
 	tmpl256(&p);
 	s = set_begin(&p, 3);
-	p16(&p, 400);
-	p16(&p, 2);
-	p16(&p, 1);
-	p16(&p, 149), p16(&p, 4); /* scope: observationDomainId */
-	p16(&p, 34), p16(&p, 4);
+	IPFIX_OPT_REC(&p, 400, 1,
+	              149, 4, /* scope: observationDomainId */
+	              34, 4);
 	set_end(&p, s);
 	s = set_begin(&p, 400);
 	p32(&p, 1);
@@ -453,11 +438,5 @@ static Suite *template_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(template_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(template_suite());
 }
