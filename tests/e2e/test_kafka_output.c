@@ -206,6 +206,37 @@ static uint8_t *expected(uint32_t first, uint32_t n, size_t *len)
 	return b;
 }
 
+/* Consumes topic as consume_all does and checks that it holds `records`
+ * records whose values, concatenated, are messages first..first+n-1 in
+ * order. c keeps the record count and the last key; its bytes are freed. */
+static void consume_expect(const char *bootstraps, const char *topic, int32_t nparts,
+			   size_t records, uint32_t first, uint32_t n, struct consumed *c)
+{
+	size_t elen;
+	uint8_t *e;
+
+	consume_all(bootstraps, topic, nparts, c);
+	ck_assert_uint_eq(c->records, records);
+	e = expected(first, n, &elen);
+	ck_assert_uint_eq(c->len, elen);
+	ck_assert(memcmp(c->bytes, e, elen) == 0);
+	free(e);
+	free(c->bytes);
+	c->bytes = NULL;
+}
+
+/* Polls the output every sleep_ms until `want` records are delivered,
+ * at most `tries` times: delivery reports only arrive through poll. */
+static void poll_until_delivered(struct out *o, uint64_t want, int tries, long sleep_ms)
+{
+	for (int t = 0; t < tries && metric(o, "kafka_delivered_total") < want; t++) {
+		struct timespec ts = {0, sleep_ms * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+		fc_output_kafka.poll(o->priv);
+	}
+}
+
 START_TEST(records_arrive_identical)
 {
 	const uint32_t n = 2000;
@@ -213,8 +244,6 @@ START_TEST(records_arrive_identical)
 	struct fc_config cfg;
 	struct out o;
 	struct consumed c;
-	size_t elen;
-	uint8_t *e;
 
 	mock_start(&mk);
 	cfg_init(&cfg, mk.bootstraps);
@@ -232,14 +261,8 @@ START_TEST(records_arrive_identical)
 	ck_assert_uint_eq(metric(&o, "kafka_flush_lost_total"), 0);
 	ck_assert_uint_eq(metric(&o, "kafka_queue_full_drops_total"), 0);
 
-	consume_all(mk.bootstraps, TOPIC, 1, &c);
-	ck_assert_uint_eq(c.records, n);
-	e = expected(0, n, &elen);
-	ck_assert_uint_eq(c.len, elen);
-	ck_assert(memcmp(c.bytes, e, elen) == 0);
+	consume_expect(mk.bootstraps, TOPIC, 1, n, 0, n, &c);
 	ck_assert_uint_eq(c.key_len, 0);
-	free(e);
-	free(c.bytes);
 	out_free(&o);
 	mock_stop(&mk);
 }
@@ -252,8 +275,6 @@ START_TEST(batches_pack_framed_messages)
 	struct fc_config cfg;
 	struct out o;
 	struct consumed c;
-	size_t elen;
-	uint8_t *e;
 
 	mock_start(&mk);
 	cfg_init(&cfg, mk.bootstraps);
@@ -267,13 +288,7 @@ START_TEST(batches_pack_framed_messages)
 	ck_assert_uint_eq(metric(&o, "kafka_produced_total"), n);
 	ck_assert_uint_eq(metric(&o, "kafka_delivered_total"), n);
 
-	consume_all(mk.bootstraps, TOPIC, 1, &c);
-	ck_assert_uint_eq(c.records, 10);
-	e = expected(0, n, &elen);
-	ck_assert_uint_eq(c.len, elen);
-	ck_assert(memcmp(c.bytes, e, elen) == 0);
-	free(e);
-	free(c.bytes);
+	consume_expect(mk.bootstraps, TOPIC, 1, 10, 0, n, &c);
 	out_free(&o);
 	mock_stop(&mk);
 }
@@ -293,12 +308,7 @@ START_TEST(partial_batch_sent_on_poll)
 		ck_assert_int_eq(out_write(&o, FC_MSG_FLOW, i, NULL, 0), 0);
 	fc_output_kafka.poll(o.priv);
 	ck_assert_uint_eq(metric(&o, "kafka_produced_total"), 0);
-	for (int t = 0; t < 50 && metric(&o, "kafka_delivered_total") < 5; t++) {
-		struct timespec ts = {0, 20 * 1000 * 1000};
-
-		nanosleep(&ts, NULL);
-		fc_output_kafka.poll(o.priv);
-	}
+	poll_until_delivered(&o, 5, 50, 20);
 	ck_assert_uint_eq(metric(&o, "kafka_produced_total"), 5);
 	ck_assert_uint_eq(metric(&o, "kafka_delivered_total"), 5);
 	out_close(&o);
@@ -314,8 +324,6 @@ START_TEST(key_and_topic_follow_message)
 	struct fc_config cfg;
 	struct out o;
 	struct consumed c;
-	size_t elen;
-	uint8_t *e;
 
 	mock_start(&mk);
 	cfg_init(&cfg, mk.bootstraps);
@@ -325,23 +333,11 @@ START_TEST(key_and_topic_follow_message)
 	ck_assert_int_eq(out_write(&o, FC_MSG_COUNTER, 2, key, sizeof(key)), 0);
 	out_close(&o);
 
-	consume_all(mk.bootstraps, TOPIC, 1, &c);
-	ck_assert_uint_eq(c.records, 1);
+	consume_expect(mk.bootstraps, TOPIC, 1, 1, 1, 1, &c);
 	ck_assert_uint_eq(c.key_len, sizeof(key));
 	ck_assert(memcmp(c.key, key, sizeof(key)) == 0);
-	e = expected(1, 1, &elen);
-	ck_assert_uint_eq(c.len, elen);
-	ck_assert(memcmp(c.bytes, e, elen) == 0);
-	free(e);
-	free(c.bytes);
 
-	consume_all(mk.bootstraps, CTOPIC, 1, &c);
-	ck_assert_uint_eq(c.records, 1);
-	e = expected(2, 1, &elen);
-	ck_assert_uint_eq(c.len, elen);
-	ck_assert(memcmp(c.bytes, e, elen) == 0);
-	free(e);
-	free(c.bytes);
+	consume_expect(mk.bootstraps, CTOPIC, 1, 1, 2, 1, &c);
 	out_free(&o);
 	mock_stop(&mk);
 }
@@ -355,8 +351,6 @@ START_TEST(embedded_cluster_serves_topic)
 	struct out o;
 	struct consumed c;
 	const char *bs;
-	size_t elen;
-	uint8_t *e;
 
 	cfg_init(&cfg, NULL);
 	cfg.kafka_key = (char *)"exporter";
@@ -366,22 +360,11 @@ START_TEST(embedded_cluster_serves_topic)
 	ck_assert(strncmp(bs, "127.0.0.1:", 10) == 0);
 	for (uint32_t i = 0; i < n; i++)
 		ck_assert_int_eq(out_write(&o, FC_MSG_FLOW, i, key, sizeof(key)), 0);
-	for (int t = 0; t < 500 && metric(&o, "kafka_delivered_total") < n; t++) {
-		struct timespec ts = {0, 10 * 1000 * 1000};
-
-		nanosleep(&ts, NULL);
-		fc_output_kafka.poll(o.priv);
-	}
+	poll_until_delivered(&o, n, 500, 10);
 	ck_assert_uint_eq(metric(&o, "kafka_delivered_total"), n);
 	/* The cluster lives until close: a consumer reads it meanwhile. One
 	 * key puts every record in one of its partitions, in order. */
-	consume_all(bs, TOPIC, 4, &c);
-	ck_assert_uint_eq(c.records, n);
-	e = expected(0, n, &elen);
-	ck_assert_uint_eq(c.len, elen);
-	ck_assert(memcmp(c.bytes, e, elen) == 0);
-	free(e);
-	free(c.bytes);
+	consume_expect(bs, TOPIC, 4, n, 0, n, &c);
 	out_close(&o);
 	out_free(&o);
 }
@@ -452,8 +435,6 @@ START_TEST(replay_waits_and_loses_nothing)
 	struct fc_config cfg;
 	struct out o;
 	struct consumed c;
-	size_t elen;
-	uint8_t *e;
 
 	mock_start(&mk);
 	cfg_init(&cfg, mk.bootstraps);
@@ -467,17 +448,23 @@ START_TEST(replay_waits_and_loses_nothing)
 	ck_assert_uint_eq(metric(&o, "kafka_produced_total"), n);
 	ck_assert_uint_eq(metric(&o, "kafka_delivered_total"), n);
 
-	consume_all(mk.bootstraps, TOPIC, 1, &c);
-	ck_assert_uint_eq(c.records, n);
-	e = expected(0, n, &elen);
-	ck_assert_uint_eq(c.len, elen);
-	ck_assert(memcmp(c.bytes, e, elen) == 0);
-	free(e);
-	free(c.bytes);
+	consume_expect(mk.bootstraps, TOPIC, 1, n, 0, n, &c);
 	out_free(&o);
 	mock_stop(&mk);
 }
 END_TEST
+
+/* Configurations open must refuse: a librdkafka property (NULL: none)
+ * and a --kafka-key (NULL: the default). */
+static const struct {
+	const char *prop;
+	const char *key;
+} refused[] = {
+	{"no.such.property=1", NULL},
+	{"novalue", NULL},
+	{"compression.codec=bogus", NULL},
+	{NULL, "random"},
+};
 
 START_TEST(bad_property_is_refused)
 {
@@ -485,22 +472,10 @@ START_TEST(bad_property_is_refused)
 	struct out o;
 
 	cfg_init(&cfg, "127.0.0.1:1");
-	cfg_prop(&cfg, "no.such.property=1");
-	ck_assert_int_eq(out_open(&o, &cfg), FC_EINVAL);
-	out_free(&o);
-
-	cfg_init(&cfg, "127.0.0.1:1");
-	cfg_prop(&cfg, "novalue");
-	ck_assert_int_eq(out_open(&o, &cfg), FC_EINVAL);
-	out_free(&o);
-
-	cfg_init(&cfg, "127.0.0.1:1");
-	cfg_prop(&cfg, "compression.codec=bogus");
-	ck_assert_int_eq(out_open(&o, &cfg), FC_EINVAL);
-	out_free(&o);
-
-	cfg_init(&cfg, "127.0.0.1:1");
-	cfg.kafka_key = (char *)"random";
+	if (refused[_i].prop)
+		cfg_prop(&cfg, refused[_i].prop);
+	if (refused[_i].key)
+		cfg.kafka_key = (char *)refused[_i].key;
 	ck_assert_int_eq(out_open(&o, &cfg), FC_EINVAL);
 	out_free(&o);
 }
@@ -532,7 +507,8 @@ static Suite *kafka_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");
-	tcase_add_test(tc, bad_property_is_refused);
+	tcase_add_loop_test(tc, bad_property_is_refused, 0,
+			    (int)(sizeof(refused) / sizeof(refused[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
