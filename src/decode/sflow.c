@@ -204,20 +204,26 @@ static uint64_t hash_addr(uint64_t h, const struct fc_addr *a)
 	return h;
 }
 
+/* A sequence number against the one expected: a jump forward is that many
+ * lost, a jump back (serial arithmetic) an exporter restart. */
+static void count_gap(uint32_t seq, uint32_t next, uint64_t *lost, uint64_t *resets)
+{
+	int32_t gap = (int32_t)(seq - next);
+
+	if (gap > 0)
+		*lost += (uint64_t)gap;
+	else if (gap < 0)
+		(*resets)++;
+}
+
 /* Datagram sequence: +1 per datagram of one agent + sub-agent. */
 static void track_datagram(struct fc_sflow_state *s, const struct dgram_ctx *x)
 {
 	uint64_t h = hash_addr(1469598103934665603ull ^ x->sub_agent, &x->agent);
 	struct agent_slot *a = &s->agents[h % AGENT_SLOTS];
 
-	if (a->used && a->sub_agent == x->sub_agent && fc_addr_eq(&a->agent, &x->agent)) {
-		int32_t gap = (int32_t)(x->seq - a->next);
-
-		if (gap > 0)
-			*s->lost_datagrams += (uint64_t)gap;
-		else if (gap < 0)
-			(*s->datagram_resets)++;
-	}
+	if (a->used && a->sub_agent == x->sub_agent && fc_addr_eq(&a->agent, &x->agent))
+		count_gap(x->seq, a->next, s->lost_datagrams, s->datagram_resets);
 	a->used = true;
 	a->agent = x->agent;
 	a->sub_agent = x->sub_agent;
@@ -235,14 +241,8 @@ static void track_sample(struct fc_sflow_state *s, const struct dgram_ctx *x, en
 	h = hash_addr(h * 1099511628211ull ^ x->sub_agent, &x->agent);
 	o = &s->sources[h % SOURCE_SLOTS];
 	if (o->used && o->kind == k && o->source_type == type && o->source_index == index &&
-	    o->sub_agent == x->sub_agent && fc_addr_eq(&o->agent, &x->agent)) {
-		int32_t gap = (int32_t)(seq - o->next);
-
-		if (gap > 0)
-			*s->lost_samples += (uint64_t)gap;
-		else if (gap < 0)
-			(*s->sample_resets)++;
-	}
+	    o->sub_agent == x->sub_agent && fc_addr_eq(&o->agent, &x->agent))
+		count_gap(seq, o->next, s->lost_samples, s->sample_resets);
 	o->used = true;
 	o->kind = (uint8_t)k;
 	o->agent = x->agent;
@@ -265,16 +265,14 @@ static int read_address(struct fc_cur *c, struct fc_addr *out)
 		out->family = 0;
 		return 0;
 	case 1:
-		fc_cur_copy(c, b, 4);
-		if (c->err)
-			return FC_ETRUNC;
-		fc_addr_set4(out, b);
-		return 0;
 	case 2:
-		fc_cur_copy(c, b, 16);
+		fc_cur_copy(c, b, type == 1 ? 4 : 16);
 		if (c->err)
 			return FC_ETRUNC;
-		fc_addr_set6(out, b);
+		if (type == 1)
+			fc_addr_set4(out, b);
+		else
+			fc_addr_set6(out, b);
 		return 0;
 	default:
 		return FC_EMALFORMED;
@@ -288,6 +286,75 @@ static void keep_err(int *rc, int e)
 		*rc = e;
 }
 
+/* Bounds a declared count of samples or records twice: by what remains in
+ * c (each needs its 8-byte envelope at least) and by the configured cap.
+ * Each cut is counted and remembered in *rc; the walk goes on with what
+ * is left. */
+static uint32_t bound_count(struct fc_sflow_state *s, const struct fc_cur *c, uint32_t n,
+			    uint64_t cap, uint64_t *over_cap, int *rc)
+{
+	if (n > fc_cur_left(c) / 8) {
+		(*s->bad_count)++;
+		keep_err(rc, FC_ETRUNC);
+		n = (uint32_t)(fc_cur_left(c) / 8);
+	}
+	if (n > cap) {
+		*over_cap += n - cap;
+		keep_err(rc, FC_ELIMIT);
+		n = (uint32_t)cap;
+	}
+	return n;
+}
+
+/* Decodes one record of a sample into arg (a struct flow_ctx or a struct
+ * fc_counter); < 0 when the record does not parse. */
+typedef int (*record_fn)(struct fc_sflow_state *s, uint32_t format, struct fc_cur *r, void *arg);
+
+/* Walks the nrec records of a flow or counter sample, each through its own
+ * sub-cursor of exactly the length it declares. A length past the sample
+ * ends the walk; a record that does not parse is counted and the next one
+ * is still read. Enterprise formats (format >> 12 != 0) never match a
+ * standard format (all below 4096), so the decoders' default case counts
+ * them as skipped by length like unknown standard ones. */
+static int walk_records(struct fc_sflow_state *s, const struct dgram_ctx *x, struct fc_cur *c,
+			uint32_t nrec, record_fn decode_record, void *arg)
+{
+	int rc = 0;
+
+	nrec = bound_count(s, c, nrec, x->max_records, s->records_over_cap, &rc);
+	for (uint32_t i = 0; i < nrec; i++) {
+		uint32_t format = fc_cur_be32(c), len = fc_cur_be32(c);
+		struct fc_cur r;
+
+		if (c->err || !fc_cur_sub(c, len, &r)) {
+			(*s->bad_length)++;
+			keep_err(&rc, FC_ETRUNC);
+			break;
+		}
+		if (decode_record(s, format, &r, arg) < 0) {
+			(*s->bad_record)++;
+			keep_err(&rc, FC_EMALFORMED);
+		}
+	}
+	return rc;
+}
+
+/* source_id: one word (type in the top 8 bits, index below) in the compact
+ * samples, two words in the expanded ones (0:3, 0:4). */
+static void read_source_id(struct fc_cur *c, bool expanded, uint32_t *type, uint32_t *index)
+{
+	uint32_t id;
+
+	if (expanded) {
+		*type = fc_cur_be32(c);
+		*index = fc_cur_be32(c);
+		return;
+	}
+	id = fc_cur_be32(c);
+	*type = id >> 24;
+	*index = id & 0x00ffffff;
+}
+
 /* How the frame length behind f.bytes was learned: a sampled header beats a
  * sampled Ethernet record, which beats a sampled IPv4/IPv6 record. */
 enum bytes_rank { BYTES_NONE = 0, BYTES_IP, BYTES_ETH, BYTES_HEADER };
@@ -297,6 +364,16 @@ struct flow_ctx {
 	enum bytes_rank rank;
 	bool have_ip; /* addresses came from a sampled header */
 };
+
+/* A frame length learned from a record of the given rank: kept unless a
+ * better-ranked record already said it. */
+static void offer_bytes(struct flow_ctx *fx, uint32_t len, enum bytes_rank rank)
+{
+	if (fx->rank < rank) {
+		fx->f.bytes = len;
+		fx->rank = rank;
+	}
+}
 
 /*
  *  sampled_header (0:1)
@@ -368,10 +445,7 @@ static int rec_sampled_ethernet(struct fc_cur *r, struct flow_ctx *fx)
 	type = fc_cur_be32(r);
 	if (r->err)
 		return FC_ETRUNC;
-	if (fx->rank < BYTES_ETH) {
-		fx->f.bytes = len;
-		fx->rank = BYTES_ETH;
-	}
+	offer_bytes(fx, len, BYTES_ETH);
 	if (fx->f.src_mac == 0 && fx->f.dst_mac == 0) {
 		fx->f.src_mac = src;
 		fx->f.dst_mac = dst;
@@ -404,10 +478,7 @@ static int rec_sampled_ip(struct fc_cur *r, struct flow_ctx *fx, bool v6)
 	tos = fc_cur_be32(r);
 	if (r->err)
 		return FC_ETRUNC;
-	if (fx->rank < BYTES_IP) {
-		fx->f.bytes = len;
-		fx->rank = BYTES_IP;
-	}
+	offer_bytes(fx, len, BYTES_IP);
 	if (fx->have_ip)
 		return 0; /* the sampled header already said all of this */
 	if (v6) {
@@ -534,9 +605,11 @@ static int rec_mpls(struct fc_cur *r, struct flow_ctx *fx)
 	return 0;
 }
 
+/* record_fn for flow samples: arg is the struct flow_ctx being filled. */
 static int decode_flow_record(struct fc_sflow_state *s, uint32_t format, struct fc_cur *r,
-			      struct flow_ctx *fx)
+			      void *arg)
 {
+	struct flow_ctx *fx = arg;
 	struct fc_flow *f = &fx->f;
 	int rc;
 
@@ -606,18 +679,10 @@ static int decode_flow_sample(struct fc_decoder *d, struct fc_sflow_state *s,
 {
 	struct flow_ctx fx;
 	uint32_t seq, stype, sindex, rate, in_fmt, in_val, out_fmt, out_val, nrec;
-	int rc = 0;
+	int rc;
 
 	seq = fc_cur_be32(c);
-	if (expanded) {
-		stype = fc_cur_be32(c);
-		sindex = fc_cur_be32(c);
-	} else {
-		uint32_t id = fc_cur_be32(c);
-
-		stype = id >> 24;
-		sindex = id & 0x00ffffff;
-	}
+	read_source_id(c, expanded, &stype, &sindex);
 	rate = fc_cur_be32(c);
 	(void)fc_cur_be32(c); /* sample_pool */
 	(void)fc_cur_be32(c); /* drops */
@@ -656,35 +721,7 @@ static int decode_flow_sample(struct fc_decoder *d, struct fc_sflow_state *s,
 	fx.f.observation_point_id = sindex;
 	set_interfaces(&fx.f, in_fmt, in_val, out_fmt, out_val);
 
-	/* Each record needs its 8-byte envelope at least. */
-	if (nrec > fc_cur_left(c) / 8) {
-		(*s->bad_count)++;
-		keep_err(&rc, FC_ETRUNC);
-		nrec = (uint32_t)(fc_cur_left(c) / 8);
-	}
-	if (nrec > x->max_records) {
-		*s->records_over_cap += nrec - x->max_records;
-		keep_err(&rc, FC_ELIMIT);
-		nrec = (uint32_t)x->max_records;
-	}
-	for (uint32_t i = 0; i < nrec; i++) {
-		uint32_t format = fc_cur_be32(c), len = fc_cur_be32(c);
-		struct fc_cur r;
-
-		if (c->err || !fc_cur_sub(c, len, &r)) {
-			(*s->bad_length)++;
-			keep_err(&rc, FC_ETRUNC);
-			break;
-		}
-		if (format >> 12 != 0) {
-			count_format(s, &s->skipped_flow_records, format);
-			continue;
-		}
-		if (decode_flow_record(s, format, &r, &fx) < 0) {
-			(*s->bad_record)++;
-			keep_err(&rc, FC_EMALFORMED);
-		}
-	}
+	rc = walk_records(s, x, c, nrec, decode_flow_record, &fx);
 	fc_decode_emit_flow(d, FC_PROTO_SFLOW, &fx.f);
 	return rc;
 }
@@ -802,13 +839,17 @@ static int rec_host_mem(struct fc_cur *r, struct fc_counter_host_mem *h)
 	return r->err ? FC_ETRUNC : 0;
 }
 
-/* Decodes one counter record; a record that does not parse leaves its
- * has_* flag false. */
+/* record_fn for counter samples: arg is the struct fc_counter being
+ * filled. Every record's format is listed, decoded or not; a record that
+ * does not parse leaves its has_* flag false. */
 static int decode_counter_record(struct fc_sflow_state *s, uint32_t format, struct fc_cur *r,
-				 struct fc_counter *k)
+				 void *arg)
 {
+	struct fc_counter *k = arg;
 	int rc;
 
+	if (k->n_formats < FC_COUNTER_MAX_FORMATS)
+		k->formats[k->n_formats++] = format;
 	switch (format) {
 	case 1:
 		rc = rec_generic_if(r, &k->ifc);
@@ -862,19 +903,11 @@ static int decode_counter_sample(struct fc_decoder *d, struct fc_sflow_state *s,
 {
 	struct fc_counter k;
 	uint32_t nrec;
-	int rc = 0;
+	int rc;
 
 	memset(&k, 0, sizeof(k));
 	k.sample_sequence_num = fc_cur_be32(c);
-	if (expanded) {
-		k.source_id_type = fc_cur_be32(c);
-		k.source_id_index = fc_cur_be32(c);
-	} else {
-		uint32_t id = fc_cur_be32(c);
-
-		k.source_id_type = id >> 24;
-		k.source_id_index = id & 0x00ffffff;
-	}
+	read_source_id(c, expanded, &k.source_id_type, &k.source_id_index);
 	nrec = fc_cur_be32(c);
 	if (c->err) {
 		(*s->bad_length)++;
@@ -889,36 +922,7 @@ static int decode_counter_sample(struct fc_decoder *d, struct fc_sflow_state *s,
 	k.sequence_num = x->seq;
 	k.uptime_ms = x->uptime;
 
-	if (nrec > fc_cur_left(c) / 8) {
-		(*s->bad_count)++;
-		keep_err(&rc, FC_ETRUNC);
-		nrec = (uint32_t)(fc_cur_left(c) / 8);
-	}
-	if (nrec > x->max_records) {
-		*s->records_over_cap += nrec - x->max_records;
-		keep_err(&rc, FC_ELIMIT);
-		nrec = (uint32_t)x->max_records;
-	}
-	for (uint32_t i = 0; i < nrec; i++) {
-		uint32_t format = fc_cur_be32(c), len = fc_cur_be32(c);
-		struct fc_cur r;
-
-		if (c->err || !fc_cur_sub(c, len, &r)) {
-			(*s->bad_length)++;
-			keep_err(&rc, FC_ETRUNC);
-			break;
-		}
-		if (k.n_formats < FC_COUNTER_MAX_FORMATS)
-			k.formats[k.n_formats++] = format;
-		if (format >> 12 != 0) {
-			count_format(s, &s->skipped_counter_records, format);
-			continue;
-		}
-		if (decode_counter_record(s, format, &r, &k) < 0) {
-			(*s->bad_record)++;
-			keep_err(&rc, FC_EMALFORMED);
-		}
-	}
+	rc = walk_records(s, x, c, nrec, decode_counter_record, &k);
 	(*s->counters)++;
 	fc_decode_emit_counter(d, &k);
 	return rc;
@@ -962,16 +966,7 @@ int fc_sflow_decode(struct fc_decoder *d, const struct fc_dgram *g)
 		return FC_ETRUNC;
 	track_datagram(s, &x);
 
-	if (nsamples > fc_cur_left(&c) / 8) {
-		(*s->bad_count)++;
-		keep_err(&rc, FC_ETRUNC);
-		nsamples = (uint32_t)(fc_cur_left(&c) / 8);
-	}
-	if (nsamples > max_samples) {
-		*s->samples_over_cap += nsamples - max_samples;
-		keep_err(&rc, FC_ELIMIT);
-		nsamples = (uint32_t)max_samples;
-	}
+	nsamples = bound_count(s, &c, nsamples, max_samples, s->samples_over_cap, &rc);
 	for (uint32_t i = 0; i < nsamples; i++) {
 		uint32_t format = fc_cur_be32(&c), len = fc_cur_be32(&c);
 		bool last = i + 1 == nsamples;

@@ -61,6 +61,40 @@ static uint64_t read_mac(struct fc_cur *c)
 static int parse_l4(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan);
 static int parse_ip(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan);
 
+/* Source and destination port (TCP and UDP alike): kept only when both
+ * made it in. */
+static bool read_ports(struct fc_cur *c, struct fc_pkt *p)
+{
+	uint16_t sport = fc_cur_be16(c), dport = fc_cur_be16(c);
+
+	if (c->err)
+		return false;
+	p->src_port = sport;
+	p->dst_port = dport;
+	return true;
+}
+
+/* Source then destination address of len bytes (4 or 16): a header
+ * without its destination is not one we can report, so nothing is kept
+ * unless both are in. */
+static bool read_addrs(struct fc_cur *c, struct fc_pkt *p, size_t len)
+{
+	uint8_t sa[16], da[16];
+
+	fc_cur_copy(c, sa, len);
+	fc_cur_copy(c, da, len);
+	if (c->err)
+		return false;
+	if (len == 4) {
+		fc_addr_set4(&p->src, sa);
+		fc_addr_set4(&p->dst, da);
+	} else {
+		fc_addr_set6(&p->src, sa);
+		fc_addr_set6(&p->dst, da);
+	}
+	return true;
+}
+
 /*
  *  TCP (RFC 9293 §3.1)
  *  0 src port  2 dst port  4 seq  8 ack  12 data offset(4b) rsvd(3b) NS
@@ -68,15 +102,10 @@ static int parse_ip(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan);
  */
 static int parse_tcp(struct fc_cur *c, struct fc_pkt *p)
 {
-	uint16_t sport, dport;
 	uint8_t off_ns, flags;
 
-	sport = fc_cur_be16(c);
-	dport = fc_cur_be16(c);
-	if (c->err)
-		return FC_ETRUNC; /* ports only when both made it in */
-	p->src_port = sport;
-	p->dst_port = dport;
+	if (!read_ports(c, p))
+		return FC_ETRUNC;
 	fc_cur_skip(c, 8); /* sequence, acknowledgment */
 	off_ns = fc_cur_u8(c);
 	flags = fc_cur_u8(c);
@@ -139,15 +168,11 @@ static void parse_vxlan(struct fc_cur *c, struct fc_pkt *p)
  */
 static int parse_udp(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan)
 {
-	uint16_t sport, dport, ulen;
+	uint16_t ulen;
 	size_t n;
 
-	sport = fc_cur_be16(c);
-	dport = fc_cur_be16(c);
-	if (c->err)
+	if (!read_ports(c, p))
 		return FC_ETRUNC;
-	p->src_port = sport;
-	p->dst_port = dport;
 	ulen = fc_cur_be16(c);
 	fc_cur_skip(c, 2); /* checksum */
 	if (c->err)
@@ -160,7 +185,7 @@ static int parse_udp(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan)
 		n = (size_t)(ulen - 8);
 	p->l4_payload = c->p;
 	p->l4_payload_len = n;
-	if (allow_vxlan && dport == VXLAN_PORT) {
+	if (allow_vxlan && p->dst_port == VXLAN_PORT) {
 		struct fc_cur v;
 
 		fc_cur_init(&v, c->p, n);
@@ -202,7 +227,7 @@ static int parse_l4(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan)
  */
 static int parse_ipv4(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan)
 {
-	uint8_t vihl, a[4];
+	uint8_t vihl;
 	uint16_t total, ff;
 	size_t hl, n;
 	struct fc_cur pl;
@@ -220,18 +245,11 @@ static int parse_ipv4(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan)
 	p->ttl = fc_cur_u8(c);
 	p->proto = fc_cur_u8(c);
 	fc_cur_skip(c, 2); /* header checksum */
-	fc_cur_copy(c, a, 4);
-	if (!c->err)
-		fc_addr_set4(&p->src, a);
-	fc_cur_copy(c, a, 4);
-	if (c->err) {
-		/* Keep nothing half-read: a header without its destination is
-		 * not an IPv4 header we can report. */
-		p->src.family = 0;
+	if (!read_addrs(c, p, 4)) {
+		/* Keep nothing half-read: not an IPv4 header we can report. */
 		p->tos = p->frag_id = p->ttl = p->proto = 0;
 		return FC_ETRUNC;
 	}
-	fc_addr_set4(&p->dst, a);
 	p->ip_version = 4;
 	p->etype = ETH_IPV4;
 	p->ip_total_len = total;
@@ -268,6 +286,12 @@ static int parse_ipv4(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan)
  *    fragment: 8 bytes: 2 offset(13) res(2) M(1)  4 identification
  *    AH (RFC 4302): (len + 2) * 4 bytes
  */
+static bool is_ext_hdr(uint8_t nh)
+{
+	return nh == IP6_HOPOPTS || nh == IP6_ROUTING || nh == IP6_FRAGMENT || nh == IP6_AH ||
+	       nh == IP6_DSTOPTS;
+}
+
 static int parse_ipv6(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan)
 {
 	uint32_t vtf;
@@ -284,16 +308,10 @@ static int parse_ipv6(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan)
 	plen = fc_cur_be16(c);
 	nh = fc_cur_u8(c);
 	p->ttl = fc_cur_u8(c);
-	fc_cur_copy(c, a, 16);
-	if (!c->err)
-		fc_addr_set6(&p->src, a);
-	fc_cur_copy(c, a, 16);
-	if (c->err) {
-		p->src.family = 0;
+	if (!read_addrs(c, p, 16)) {
 		p->ttl = 0;
 		return FC_ETRUNC;
 	}
-	fc_addr_set6(&p->dst, a);
 	p->ip_version = 6;
 	p->etype = ETH_IPV6;
 	p->tos = (vtf >> 20) & 0xff;
@@ -314,8 +332,7 @@ static int parse_ipv6(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan)
 		size_t len;
 		struct fc_cur h;
 
-		if (nh != IP6_HOPOPTS && nh != IP6_ROUTING && nh != IP6_FRAGMENT &&
-		    nh != IP6_AH && nh != IP6_DSTOPTS)
+		if (!is_ext_hdr(nh))
 			break;
 		next = fc_cur_u8(&pl);
 		hlen = fc_cur_u8(&pl);
@@ -354,8 +371,7 @@ static int parse_ipv6(struct fc_cur *c, struct fc_pkt *p, bool allow_vxlan)
 		nh = next;
 		p->proto = nh;
 	}
-	if (nh == IP6_HOPOPTS || nh == IP6_ROUTING || nh == IP6_FRAGMENT || nh == IP6_AH ||
-	    nh == IP6_DSTOPTS)
+	if (is_ext_hdr(nh))
 		return FC_ELIMIT; /* more extension headers than we walk */
 
 	p->l3_payload = pl.p;

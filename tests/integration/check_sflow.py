@@ -74,6 +74,19 @@ CPU = [("sflow_5.cpu_5s", "cpu_5s"), ("sflow_5.cpu_1m", "cpu_1m"), ("sflow_5.cpu
        ("sflow_5.total_memory", "total_memory"), ("sflow_5.free_memory", "free_memory")]
 
 
+COUNTER_IDS = [("sequence_number", "sample_sequence_num"), ("source_id_type", "source_id_type"),
+               ("source_id_index", "source_id_index")]
+
+
+def counter_ids(agent, seq, s):
+    """What identifies one counter sample: the agent, the datagram sequence
+    and the sample's own sequence and source id (tshark fields of s)."""
+    e = {"sampler_address": ct.ip(agent), "sequence_num": I(seq)}
+    for tf, ours in COUNTER_IDS:
+        e[ours] = I(s["sflow.counters_sample." + tf])
+    return e
+
+
 def counter_values(rec, e):
     """Adds the counters of one truth record (a dict of tshark fields)."""
     if "sflow_245.ifindex" in rec:
@@ -89,11 +102,7 @@ def counter_values(rec, e):
 
 
 def expected_counter(hdr, s, malformed):
-    e = {"sampler_address": ct.ip(hdr["sflow_245.agent"]),
-         "sequence_num": I(hdr["sflow_245.sequence_number"]),
-         "sample_sequence_num": I(s["sflow.counters_sample.sequence_number"]),
-         "source_id_type": I(s["sflow.counters_sample.source_id_type"]),
-         "source_id_index": I(s["sflow.counters_sample.source_id_index"])}
+    e = counter_ids(hdr["sflow_245.agent"], hdr["sflow_245.sequence_number"], s)
     if not malformed:
         for r in s.get("records", []):
             counter_values(r, e)
@@ -218,10 +227,7 @@ def check_pcap(collector, name):
     ok = ct.check_pcap_sflow(meta, rows, flows, name)
     ec = []
     for c in meta.get("counters", []):
-        e = {"sampler_address": ct.ip(meta["agents"][0]), "sequence_num": I(c["datagram_seq"]),
-             "sample_sequence_num": I(c["sflow.counters_sample.sequence_number"]),
-             "source_id_type": I(c["sflow.counters_sample.source_id_type"]),
-             "source_id_index": I(c["sflow.counters_sample.source_id_index"])}
+        e = counter_ids(meta["agents"][0], c["datagram_seq"], c)
         counter_values(c, e)
         ec.append(e)
     ok &= ct.match(ec, counters, False, name + " (counter samples)")

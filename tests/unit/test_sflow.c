@@ -63,15 +63,21 @@ static void close_env(struct buf *x, size_t at)
 static const uint8_t AGENT4[4] = {192, 0, 2, 10};
 static const uint8_t AGENT6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a};
 
+/* XDR address union: type 1 (IPv4, 4 bytes) or 2 (IPv6, 16 bytes). */
+static void addr(struct buf *x, const uint8_t *a, size_t len)
+{
+	u32(x, len == 4 ? 1 : 2);
+	put(x, a, len);
+}
+
 static void dgram_header(struct buf *x, bool v6, uint32_t sub, uint32_t seq, uint32_t nsamples)
 {
 	x->n = 0;
 	u32(x, 5);
-	u32(x, v6 ? 2 : 1);
 	if (v6)
-		put(x, AGENT6, 16);
+		addr(x, AGENT6, 16);
 	else
-		put(x, AGENT4, 4);
+		addr(x, AGENT4, 4);
 	u32(x, sub);
 	u32(x, seq);
 	u32(x, 123456); /* uptime */
@@ -123,8 +129,7 @@ static void rec_router(struct buf *x)
 	size_t e = open_env(x, 1002);
 	static const uint8_t nh[4] = {192, 0, 2, 254};
 
-	u32(x, 1);
-	put(x, nh, 4);
+	addr(x, nh, 4);
 	u32(x, 16);
 	u32(x, 24);
 	close_env(x, e);
@@ -134,8 +139,7 @@ static void rec_gateway(struct buf *x, uint32_t src_as, bool empty_path)
 {
 	size_t e = open_env(x, 1003);
 
-	u32(x, 2);
-	put(x, AGENT6, 16); /* BGP next hop */
+	addr(x, AGENT6, 16); /* BGP next hop */
 	u32(x, 65000);      /* router AS */
 	u32(x, src_as);
 	u32(x, 65001); /* src peer AS */
@@ -163,8 +167,7 @@ static void rec_mpls(struct buf *x)
 	size_t e = open_env(x, 1006);
 	static const uint8_t nh[4] = {192, 0, 2, 253};
 
-	u32(x, 1);
-	put(x, nh, 4);
+	addr(x, nh, 4);
 	u32(x, 2);
 	u32(x, 16000u << 12 | 64);
 	u32(x, 24001u << 12 | 1 << 8 | 63);
@@ -177,10 +180,8 @@ static void rec_nat(struct buf *x)
 	size_t e = open_env(x, 1007);
 	static const uint8_t a[4] = {203, 0, 113, 5}, b[4] = {203, 0, 113, 6};
 
-	u32(x, 1);
-	put(x, a, 4);
-	u32(x, 1);
-	put(x, b, 4);
+	addr(x, a, 4);
+	addr(x, b, 4);
 	close_env(x, e);
 }
 
@@ -216,6 +217,18 @@ static size_t xflow_sample_open(struct buf *x, uint32_t seq, uint32_t out_fmt, u
 	u32(x, 70001);
 	u32(x, out_fmt);
 	u32(x, out_val);
+	u32(x, nrec);
+	return e;
+}
+
+/* Compact counter sample (source id: type in the top 8 bits, index below)
+ * whose nrec records the caller appends. */
+static size_t counter_sample_open(struct buf *x, uint32_t seq, uint32_t source_id, uint32_t nrec)
+{
+	size_t e = open_env(x, 2);
+
+	u32(x, seq);
+	u32(x, source_id);
 	u32(x, nrec);
 	return e;
 }
@@ -640,10 +653,7 @@ START_TEST(counter_sample_records)
 	const struct fc_counter *c = &counters[0];
 
 	dgram_header(&x, false, 3, 9, 2);
-	e = open_env(&x, 2);
-	u32(&x, 55);       /* sample seq */
-	u32(&x, 1u << 24 | 17); /* source id: type 1, index 17 */
-	u32(&x, 9);
+	e = counter_sample_open(&x, 55, 1u << 24 | 17, 9); /* source id: type 1, index 17 */
 	counter_records(&x);
 	close_env(&x, e);
 	e = open_env(&x, 4); /* expanded */
@@ -704,10 +714,7 @@ START_TEST(counter_message_roundtrip)
 	Flowpb__CounterMessage *u;
 
 	dgram_header(&x, true, 0, 1, 1);
-	e = open_env(&x, 2);
-	u32(&x, 1);
-	u32(&x, 17);
-	u32(&x, 9);
+	e = counter_sample_open(&x, 1, 17, 9);
 	counter_records(&x);
 	close_env(&x, e);
 	ck_assert_int_eq(decode(&x), 0);
@@ -740,10 +747,7 @@ static void one_counter_dgram(struct buf *x, uint32_t sub, uint32_t seq, uint32_
 	size_t e;
 
 	dgram_header(x, false, sub, seq, 1);
-	e = open_env(x, 2);
-	u32(x, sample_seq);
-	u32(x, 1);
-	u32(x, 0);
+	e = counter_sample_open(x, sample_seq, 1, 0);
 	close_env(x, e);
 }
 
@@ -843,7 +847,7 @@ START_TEST(gateway_lies)
 	dgram_header(&x, false, 0, 1, 1);
 	e = flow_sample_open(&x, 1, 1, 1, 2, 2);
 	r = open_env(&x, 1003);
-	u32(&x, 1);
+	u32(&x, 1); /* IPv4 next hop */
 	u32(&x, 0x01020304);
 	u32(&x, 1);
 	u32(&x, 2);
@@ -899,10 +903,7 @@ START_TEST(truncated_at_every_length)
 	e = xflow_sample_open(&x, 2, 0, 1, 1);
 	rec_header(&x, 12, 48, FRAME_V6_UDP, sizeof(FRAME_V6_UDP));
 	close_env(&x, e);
-	e = open_env(&x, 2);
-	u32(&x, 1);
-	u32(&x, 1);
-	u32(&x, 9);
+	e = counter_sample_open(&x, 1, 1, 9);
 	counter_records(&x);
 	close_env(&x, e);
 	ck_assert_int_eq(decode(&x), 0);
@@ -916,45 +917,45 @@ START_TEST(truncated_at_every_length)
 }
 END_TEST
 
+/* One tcase per concern, each test with a fresh decoder and registry. */
+static TCase *add_tcase(Suite *s, const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 static Suite *sflow_suite(void)
 {
 	Suite *s = suite_create("sflow");
 	TCase *tc;
 
-	tc = tcase_create("header");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = add_tcase(s, "header");
 	tcase_add_test(tc, header_ipv4_and_ipv6_agents);
 	tcase_add_test(tc, header_rejects);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("flow");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = add_tcase(s, "flow");
 	tcase_add_test(tc, flow_sample_full);
 	tcase_add_test(tc, gateway_empty_path_and_local_source);
 	tcase_add_test(tc, expanded_flow_ipv6_header_and_interface_formats);
 	tcase_add_test(tc, header_protocol_ipv4_and_unsupported);
 	tcase_add_test(tc, sampled_ethernet_ipv4_ipv6);
 	tcase_add_test(tc, skipped_formats_counted);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("counter");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = add_tcase(s, "counter");
 	tcase_add_test(tc, counter_sample_records);
 	tcase_add_test(tc, counter_message_roundtrip);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("sequence");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = add_tcase(s, "sequence");
 	tcase_add_test(tc, sequence_accounting);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("malformed");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = add_tcase(s, "malformed");
 	tcase_add_loop_test(tc, malformed_table, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, gateway_lies);
 	tcase_add_test(tc, caps);
 	tcase_add_test(tc, truncated_at_every_length);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
