@@ -80,8 +80,6 @@ static void register_proto_metrics(struct fc_decoder *d)
 		}
 		d->pm[p].errors[0] = d->pm[p].errors[1];
 	}
-	d->unsupported = fc_metrics_counter(d->metrics, "datagrams_unsupported_total", NULL,
-					    "datagrams of a protocol version not decoded");
 	d->exporters_over_cap = fc_metrics_counter(
 		d->metrics, "exporters_over_cap_total", NULL,
 		"datagrams from exporters beyond the per-exporter counter cap (still decoded)");

@@ -63,7 +63,6 @@ struct fc_decoder {
 	struct fc_metrics *metrics;
 	struct fc_sink sink;
 	struct fc_proto_metrics pm[FC_PROTO_COUNT];
-	uint64_t *unsupported;       /* datagrams of a version we do not decode */
 	uint64_t *exporters_over_cap; /* datagrams from exporters past the cap */
 	struct fc_exporter_slot *exporters; /* open-addressing table */
 	size_t n_exporters, cap_exporters;
