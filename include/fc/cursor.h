@@ -24,10 +24,14 @@ struct fc_cur {
 	int err; /* 0 or FC_ETRUNC, sticky */
 };
 
+/* An empty buffer may come as (NULL, 0); NULL + 0 is undefined in C, so an
+ * empty cursor points at a byte of its own instead. */
+static const uint8_t fc_cur_empty_buf[1];
+
 static inline void fc_cur_init(struct fc_cur *c, const void *buf, size_t len)
 {
-	c->p = (const uint8_t *)buf;
-	c->end = c->p + len;
+	c->p = buf ? (const uint8_t *)buf : fc_cur_empty_buf;
+	c->end = buf ? c->p + len : c->p;
 	c->err = 0;
 }
 
