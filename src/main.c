@@ -128,6 +128,22 @@ static int open_outputs(const struct fc_config *cfg, struct fc_metrics *m)
 	return 0;
 }
 
+/* True when the Kafka output will run on the embedded, in-process cluster. */
+static bool uses_embedded_kafka(const struct fc_config *c)
+{
+	if (c->kafka_brokers)
+		return false;
+	if (c->outputs.n == 0)
+		return true; /* kafka is the default output */
+	for (size_t i = 0; i < c->outputs.n; i++) {
+		const char *o = c->outputs.v[i];
+
+		if (strncmp(o, "kafka", 5) == 0 && (o[5] == '\0' || o[5] == ':'))
+			return true;
+	}
+	return false;
+}
+
 static void close_outputs(void)
 {
 	for (size_t i = 0; i < n_outs; i++) {
@@ -211,6 +227,9 @@ int main(int argc, char **argv)
 	m = fc_metrics_new();
 	if (!m)
 		goto out;
+	if (cfg.pcap && uses_embedded_kafka(&cfg))
+		fc_log(FC_LOG_WARN, "--pcap into the embedded Kafka: it lives in this process and "
+				    "is gone when the replay ends; name --kafka-brokers or an --output");
 	if (open_outputs(&cfg, m) != 0)
 		goto out;
 
