@@ -146,6 +146,19 @@ static inline void fc_flow_reset(struct fc_flow *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* Forgets what enrichment added about either end (a flow re-emitted with
+ * its ends swapped must be looked up again, not keep the other end's
+ * labels). The exporter's name describes neither end and stays. */
+static inline void fc_flow_clear_enrichment(struct fc_flow *f)
+{
+	f->src_country[0] = f->dst_country[0] = '\0';
+	f->src_city = f->dst_city = NULL;
+	f->src_as_name = f->dst_as_name = NULL;
+	f->src_net_name = f->dst_net_name = NULL;
+	f->src_net_role = f->dst_net_role = NULL;
+	f->src_net_site = f->dst_net_site = NULL;
+}
+
 /* Helpers to set addresses from wire bytes already read by a cursor. */
 static inline void fc_addr_set4(struct fc_addr *a, const uint8_t b[4])
 {

@@ -109,6 +109,8 @@ static void emit_reverse(struct fc_decoder *d, const struct fc_nfx_msg *m, struc
 	f->tcp_flags = tcp_flags;
 	f->ip_tos = tos;
 	f->reverse = true;
+	/* The sink enriched f in place as the forward flow. */
+	fc_flow_clear_enrichment(f);
 	(*fc_tmpl_stats(d->tmpl)->reverse_flows)++;
 	fc_decode_emit_flow(d, m->p->proto, f);
 }
