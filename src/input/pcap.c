@@ -199,7 +199,7 @@ static struct frag_slot *frag_add(struct pcap_in *p, const struct fc_pkt *k, uin
 	for (int i = 0; i < FRAG_SLOTS; i++) {
 		struct frag_slot *t = &p->frags[i];
 
-		if (t->used && now - t->first_ns > FRAG_TIMEOUT_NS) {
+		if (t->used && now > t->first_ns && now - t->first_ns > FRAG_TIMEOUT_NS) {
 			(*p->frag_dropped)++;
 			frag_free(t);
 		}
@@ -219,7 +219,7 @@ static struct frag_slot *frag_add(struct pcap_in *p, const struct fc_pkt *k, uin
 			frag_free(oldest);
 			s = oldest;
 		}
-		s->buf = malloc(FRAG_MAX);
+		s->buf = calloc(1, FRAG_MAX);
 		if (!s->buf) {
 			(*p->frag_dropped)++;
 			return NULL;
@@ -236,10 +236,13 @@ static struct frag_slot *frag_add(struct pcap_in *p, const struct fc_pkt *k, uin
 		return NULL;
 	}
 	memcpy(s->buf + off, k->l3_payload, len);
-	/* Mark the 8-byte blocks this fragment covers completely (every
-	 * fragment but the last is a multiple of 8 bytes long). */
-	for (size_t b = off / 8; b * 8 < off + len; b++)
+	/* Mark the 8-byte blocks this fragment fills completely; only the
+	 * last fragment may end inside a block (RFC 791, RFC 8200 §4.5), so a
+	 * datagram is complete only when every byte arrived. */
+	for (size_t b = off / 8; (b + 1) * 8 <= off + len; b++)
 		s->have[b / 8] |= (uint8_t)(1u << (b % 8));
+	if (!k->more_fragments && (off + len) % 8)
+		s->have[(off + len) / 8 / 8] |= (uint8_t)(1u << ((off + len) / 8 % 8));
 	if (!k->more_fragments)
 		s->total = off + len;
 	if (s->total == 0)
@@ -266,7 +269,8 @@ static int pcap_read_(void *priv, struct fc_dgram *out, int max, int timeout_ms)
 		struct fc_cur c;
 		struct fc_pkt k;
 		enum fc_pkt_start start;
-		const uint8_t *payload;
+		const uint8_t *payload, *src;
+		struct frag_slot *s;
 		size_t plen;
 		uint64_t ts;
 		int rc = pcap_next_ex(p->pc, &h, &data);
@@ -307,11 +311,12 @@ static int pcap_read_(void *priv, struct fc_dgram *out, int max, int timeout_ms)
 			(*p->not_udp)++;
 			continue;
 		}
+		s = NULL;
 		if (k.more_fragments || k.frag_offset) {
-			struct frag_slot *s = frag_add(p, &k, ts);
 			struct fc_cur u;
 			uint16_t ulen;
 
+			s = frag_add(p, &k, ts);
 			if (!s)
 				continue;
 			fc_cur_init(&u, s->buf, s->total);
@@ -324,17 +329,30 @@ static int pcap_read_(void *priv, struct fc_dgram *out, int max, int timeout_ms)
 				frag_free(s);
 				continue;
 			}
+			src = u.p;
 			plen = fc_cur_left(&u) < (size_t)ulen - 8 ? fc_cur_left(&u) : (size_t)ulen - 8;
-			memcpy(p->batch_copy + used, u.p, plen);
-			frag_free(s);
-			(*p->frag_reassembled)++;
 		} else {
 			if (!k.l4_payload) {
 				(*p->bad_frames)++;
 				continue;
 			}
+			src = k.l4_payload;
 			plen = k.l4_payload_len;
-			memcpy(p->batch_copy + used, k.l4_payload, plen);
+		}
+		/* The parser falls back to the captured length when an IP or
+		 * UDP length field is 0 (offloaded captures), and a pcap record
+		 * may hold 256 KiB: nothing longer than a UDP payload can be is
+		 * taken, which also keeps the batch inside batch_copy. */
+		if (plen > FRAG_MAX || plen > p->batch_copy_cap - used) {
+			(*p->bad_frames)++;
+			if (s)
+				frag_free(s);
+			continue;
+		}
+		memcpy(p->batch_copy + used, src, plen);
+		if (s) {
+			frag_free(s);
+			(*p->frag_reassembled)++;
 		}
 		payload = p->batch_copy + used;
 		used += plen;

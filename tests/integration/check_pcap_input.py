@@ -79,9 +79,9 @@ def sll2(l3, etype):
     return struct.pack(">HHIHBB8s", etype, 0, 1, 1, 0, 6, b"\x02" * 6 + b"\0\0") + l3
 
 
-def write_pcap(path, linktype, frames):
+def write_pcap(path, linktype, frames, snaplen=65535):
     with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, linktype))
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, snaplen, linktype))
         for i, fr in enumerate(frames):
             f.write(struct.pack("<IIII", TS + i, 500000, len(fr), len(fr)) + fr)
 
@@ -132,6 +132,27 @@ def main():
             print("%-26s %d flows -> %s" % (name, len(flows), "ok" if good else "FAIL"))
             if not good:
                 print(r.stderr[-1500:])
+        # Hostile captures: decoded as far as valid, never a crash.
+        # 80 frames of 262000 bytes whose IP and UDP lengths are 0 (as in
+        # offloaded captures): longer than any UDP payload, so skipped.
+        big = os.path.join(tmp, "oversize.pcap")
+        frame = eth(struct.pack(">BBHHHBBH4s4s", 0x45, 0, 0, 1, 0, 64, 17, 0,
+                                ipaddress.ip_address(SRC4).packed,
+                                ipaddress.ip_address(DST4).packed) +
+                    struct.pack(">HHHH", SPORT, DPORT, 0, 0) + b"\0" * 261958, 0x0800)
+        write_pcap(big, 1, [frame] * 80 + [eth(ipv4(udp(v5_datagram())), 0x0800)], 262144)
+        # Two fragments that touch every 8-byte block but leave bytes 1-7
+        # missing: not a datagram.
+        u = udp(v5_datagram())
+        holes = os.path.join(tmp, "holes.pcap")
+        write_pcap(holes, 1, [eth(ipv4(u[:1], mf=True), 0x0800),
+                              eth(ipv4(u[8:], off=8), 0x0800)])
+        for name, path, want in (("oversize-lengths-0", big, 30), ("fragment-holes", holes, 0)):
+            r = run(collector, path)
+            n = len([x for x in r.stdout.splitlines() if x.strip()])
+            good = r.returncode == 0 and n == want
+            ok &= good
+            print("%-26s %d flows, exit %d -> %s" % (name, n, r.returncode, "ok" if good else "FAIL"))
         bad = os.path.join(tmp, "corrupt.pcap")
         with open(bad, "wb") as f:
             f.write(b"\xd4\xc3\xb2\xa1\x02\x00")
