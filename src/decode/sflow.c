@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "core/text.h"
 #include "fc/counter.h"
 #include "fc/cursor.h"
 #include "fc/err.h"
@@ -749,8 +750,7 @@ static int read_string(struct fc_cur *c, char *out, size_t cap)
 	if (!p)
 		return FC_ETRUNC;
 	keep = n < cap - 1 ? n : cap - 1;
-	memcpy(out, p, keep);
-	out[keep] = '\0';
+	fc_text_copy_printable(out, p, keep);
 	/* A missing final padding (some agents end the record there) is
 	 * tolerated: skip it only when present. */
 	if (fc_cur_has(c, (4 - (n & 3)) & 3))

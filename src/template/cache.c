@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/text.h"
 #include "decode/fields.h"
 #include "fc/cursor.h"
 #include "fc/err.h"
@@ -681,11 +682,7 @@ int fc_tmpl_set_ifname(struct fc_tmpl_session *s, uint32_t ifindex, const uint8_
 		s->nifn++;
 	}
 store:
-	/* names are text on the wire, but keep only printable bytes so that a
-	 * hostile string cannot break JSON or logs downstream */
-	for (size_t i = 0; i < len; i++)
-		slot->name[i] = (name[i] >= 0x20 && name[i] < 0x7f) ? (char)name[i] : '?';
-	slot->name[len] = '\0';
+	fc_text_copy_printable(slot->name, name, len);
 	return 0;
 }
 

@@ -626,7 +626,7 @@ static void counter_records(struct buf *x)
 	close_env(x, r);
 	r = open_env(x, 2000);
 	u32(x, 4);
-	put(x, "host", 4);
+	put(x, "h\xff\x01t", 4); /* not text: must not reach JSON or proto3 strings */
 	close_env(x, r);
 	r = open_env(x, 2003);
 	u32(x, 0x3fc00000); /* 1.5f */
@@ -692,7 +692,7 @@ START_TEST(counter_sample_records)
 	ck_assert_uint_eq(c->cpu.cpu_1m, 2500);
 	ck_assert_uint_eq(c->cpu.total_memory, 8ull << 30);
 	ck_assert_str_eq(c->port_name, "eth0");
-	ck_assert_str_eq(c->hostname, "host");
+	ck_assert_str_eq(c->hostname, "h??t");
 	ck_assert(c->host_cpu.load_one == 1.5f);
 	ck_assert_uint_eq(c->host_cpu.contexts, 13);
 	ck_assert_uint_eq(c->host_mem.swap_free, 7ull << 20);
@@ -731,7 +731,7 @@ START_TEST(counter_message_roundtrip)
 	ck_assert_uint_eq(u->vlan_octets, 9999);
 	ck_assert_uint_eq(u->cpu_5m, 3500);
 	ck_assert_str_eq(u->port_name, "eth0");
-	ck_assert_str_eq(u->hostname, "host");
+	ck_assert_str_eq(u->hostname, "h??t");
 	ck_assert(u->load_one == 1.5f);
 	ck_assert_uint_eq(u->mem_total, 1ull << 20);
 	ck_assert_uint_eq(u->n_record_formats, 9);
