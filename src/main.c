@@ -178,6 +178,10 @@ static void *worker_main(void *arg)
 		if (n > 0) {
 			fc_pipeline_run(&w->pipe, batch, n);
 			clock_ns = batch[n - 1].time_ns;
+		} else {
+			/* Idle: outputs still serve delivery reports and send
+			 * partial batches on time. */
+			fc_pipeline_poll(&w->pipe);
 		}
 		mono = fc_mono_ns();
 		/* Replays tick on capture time so expiry behaves as it did
@@ -204,6 +208,7 @@ int main(int argc, char **argv)
 {
 	struct fc_config cfg;
 	struct fc_metrics *m = NULL;
+	size_t n_started = 0;
 	char err[256];
 	int rc, exit_code = 1;
 
@@ -219,6 +224,15 @@ int main(int argc, char **argv)
 		fc_log(FC_LOG_ERROR, "unknown --log-level '%s'", cfg.log_level);
 		goto out;
 	}
+	if (cfg.workers > 1 && cfg.template_file && !cfg.pcap) {
+		/* Each worker has its own template engine; one file cannot hold
+		 * them all without a merge we do not have yet. */
+		fc_log(FC_LOG_ERROR, "--template-file works with one worker only (--workers 1)");
+		goto out;
+	}
+	if (cfg.workers > 1 && cfg.template_ignore_port)
+		fc_log(FC_LOG_WARN, "--template-ignore-port with several workers: an exporter whose "
+				    "source port changes may reach a worker without its templates");
 	if (cfg.pcap && cfg.workers > 1) {
 		fc_log(FC_LOG_WARN, "--pcap replays with one worker");
 		cfg.workers = 1;
@@ -256,19 +270,22 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	n_started = 1;
 	for (size_t i = 1; i < n_workers; i++) {
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
 			fc_log(FC_LOG_ERROR, "cannot start worker %zu", i);
 			stop_requested = 1;
-			n_workers = i;
 			break;
 		}
+		n_started++;
 	}
 	/* Worker 0 runs on the main thread, which also serves the signals. */
 	worker_main(&workers[0]);
 	stop_requested = 1;
-	for (size_t i = 1; i < n_workers; i++)
+	for (size_t i = 1; i < n_started; i++)
 		pthread_join(workers[i].thread, NULL);
+	if (n_started < n_workers)
+		workers[0].rc = FC_ESYS;
 	exit_code = workers[0].rc ? 1 : 0;
 out:
 	if (workers) {

@@ -60,11 +60,11 @@ static const struct opt opts[] = {
 	/* templates */
 	{"template-ignore-port", OPT_BOOL, O(template_ignore_port), "false", 0, 0, NULL,
 	 "scope templates by exporter address only (exporters behind NAT)"},
-	{"template-ttl", OPT_U64, O(template_ttl), "1800", 0, U64MAX, "SECONDS",
+	{"template-ttl", OPT_U64, O(template_ttl), "1800", 0, 315360000, "SECONDS",
 	 "lifetime of templates not refreshed (NetFlow v9, IPFIX over UDP; 0 = forever)"},
 	{"template-file", OPT_STR, O(template_file), NULL, 0, 0, "PATH",
 	 "save templates and sampling state here and load them at start"},
-	{"template-save-interval", OPT_U64, O(template_save_interval), "60", 1, U64MAX, "SECONDS",
+	{"template-save-interval", OPT_U64, O(template_save_interval), "60", 1, 86400, "SECONDS",
 	 "how often the template file is written"},
 	{"template-max-per-exporter", OPT_U64, O(template_max_per_exporter), "4096", 1, 65536, "N",
 	 "templates kept per exporter session"},

@@ -6,6 +6,7 @@
 #include "metrics/metrics.h"
 
 #include <stdlib.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -20,6 +21,9 @@ struct slot {
 };
 
 struct fc_metrics {
+	/* Guards registration and whole-registry reads: outputs shared by
+	 * workers may register a new reason from another worker's thread. */
+	pthread_mutex_t lock;
 	size_t n;
 	struct slot *slots;
 	uint64_t dummy;
@@ -33,7 +37,8 @@ struct fc_metrics *fc_metrics_new(void)
 	if (!m)
 		return NULL;
 	m->slots = calloc(FC_METRICS_MAX, sizeof(*m->slots));
-	if (!m->slots) {
+	if (!m->slots || pthread_mutex_init(&m->lock, NULL) != 0) {
+		free(m->slots);
 		free(m);
 		return NULL;
 	}
@@ -51,6 +56,7 @@ void fc_metrics_free(struct fc_metrics *m)
 		free(m->slots[i].labels);
 	}
 	free(m->slots);
+	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
 
@@ -63,8 +69,8 @@ static struct slot *find(const struct fc_metrics *m, const char *name, const cha
 	return NULL;
 }
 
-static uint64_t *reg(struct fc_metrics *m, const char *name, const char *labels, const char *help,
-		     enum fc_metric_kind kind)
+static uint64_t *reg_locked(struct fc_metrics *m, const char *name, const char *labels,
+			    const char *help, enum fc_metric_kind kind)
 {
 	struct slot *s;
 
@@ -93,6 +99,17 @@ full:
 	if (m->overflow)
 		(*m->overflow)++;
 	return &m->dummy;
+}
+
+static uint64_t *reg(struct fc_metrics *m, const char *name, const char *labels, const char *help,
+		     enum fc_metric_kind kind)
+{
+	uint64_t *slot;
+
+	pthread_mutex_lock(&m->lock);
+	slot = reg_locked(m, name, labels, help, kind);
+	pthread_mutex_unlock(&m->lock);
+	return slot;
 }
 
 uint64_t *fc_metrics_counter(struct fc_metrics *m, const char *name, const char *labels,
@@ -127,11 +144,15 @@ uint64_t fc_metrics_sum(const struct fc_metrics *m, const char *name)
 
 void fc_metrics_merge(struct fc_metrics *dst, const struct fc_metrics *src)
 {
+	struct fc_metrics *s_mut = (struct fc_metrics *)src; /* the lock only */
+
+	pthread_mutex_lock(&s_mut->lock);
 	for (size_t i = 0; i < src->n; i++) {
 		const struct slot *s = &src->slots[i];
 
 		*reg(dst, s->name, s->labels, s->help, s->kind) += s->value;
 	}
+	pthread_mutex_unlock(&s_mut->lock);
 }
 
 void fc_metrics_print(const struct fc_metrics *m, FILE *out)

@@ -84,11 +84,12 @@ static int write_msg(void *priv, const struct fc_msg *msg)
 		rc = fc_json_write_msg(msg->pb, o->f);
 	else if (fwrite(msg->framed, 1, msg->framed_len, o->f) != msg->framed_len)
 		rc = FC_ESYS;
-	pthread_mutex_unlock(&o->lock);
+	/* Counted under the lock: workers share this output. */
 	if (rc)
 		(*o->errors)++;
 	else
 		(*o->written)++;
+	pthread_mutex_unlock(&o->lock);
 	return rc;
 }
 

@@ -166,14 +166,19 @@ void fc_pipeline_fini(struct fc_pipeline *p)
 	p->enrich = NULL;
 }
 
-void fc_pipeline_run(struct fc_pipeline *p, const struct fc_dgram *g, int n)
+void fc_pipeline_poll(struct fc_pipeline *p)
 {
-	for (int i = 0; i < n; i++)
-		fc_decode_datagram(p->dec, &g[i]);
 	for (size_t i = 0; i < p->n_outs; i++) {
 		if (p->outs[i].ops->poll)
 			p->outs[i].ops->poll(p->outs[i].priv);
 	}
+}
+
+void fc_pipeline_run(struct fc_pipeline *p, const struct fc_dgram *g, int n)
+{
+	for (int i = 0; i < n; i++)
+		fc_decode_datagram(p->dec, &g[i]);
+	fc_pipeline_poll(p);
 }
 
 void fc_pipeline_tick(struct fc_pipeline *p, uint64_t datagram_clock_ns, uint64_t mono_ns)

@@ -65,6 +65,9 @@ void fc_pipeline_fini(struct fc_pipeline *p);
 /* Decodes and publishes a batch, then serves the outputs' callbacks. */
 void fc_pipeline_run(struct fc_pipeline *p, const struct fc_dgram *g, int n);
 
+/* Serves the outputs (delivery reports, timed batches) when idle. */
+void fc_pipeline_poll(struct fc_pipeline *p);
+
 /* Once a second or so: template/held-data expiry, enrichment reloads. */
 void fc_pipeline_tick(struct fc_pipeline *p, uint64_t datagram_clock_ns, uint64_t mono_ns);
 
