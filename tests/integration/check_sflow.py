@@ -234,14 +234,5 @@ def check_pcap(collector, name):
     return ok
 
 
-def main():
-    if len(sys.argv) != 4 or sys.argv[2] not in ("pcap", "vendor"):
-        print(__doc__)
-        return 2
-    collector, kind, name = sys.argv[1:]
-    ok = check_pcap(collector, name) if kind == "pcap" else check_vendor(collector, name)
-    return 0 if ok else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ct.cli(check_pcap, check_vendor))

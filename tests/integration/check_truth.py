@@ -355,14 +355,15 @@ def check_vendor(collector, fname):
     return match(expected, msgs, undecoded > 0 or fname in TRUTH_DEFECTS, fname)
 
 
-def main():
+def cli(pcap_check, vendor_check):
+    """The command line every truth checker shares: COLLECTOR pcap|vendor NAME."""
     if len(sys.argv) != 4 or sys.argv[2] not in ("pcap", "vendor"):
-        print(__doc__)
+        print(sys.modules["__main__"].__doc__)
         return 2
     collector, kind, name = sys.argv[1:]
-    ok = check_pcap(collector, name) if kind == "pcap" else check_vendor(collector, name)
+    ok = pcap_check(collector, name) if kind == "pcap" else vendor_check(collector, name)
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(check_pcap, check_vendor))

@@ -16,6 +16,7 @@
 #include "decode/decode.h"
 #include "fc/err.h"
 #include "metrics/metrics.h"
+#include "check_run.h"
 
 struct pkt {
 	uint8_t b[8192];
@@ -227,17 +228,6 @@ static inline void expect_refused(const char *name, const uint8_t *b, size_t n, 
 	tctx_fini(&t);
 }
 
-/* main() of each suite: run, report, exit status from the failures. */
-static inline int run_suite(Suite *s)
-{
-	SRunner *sr = srunner_create(s);
-	int failed;
-
-	srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=silent keeps TAP clean */
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
 
 #define T0 1700000000000000000ull /* a receive time, Unix ns */
 #define SEC 1000000000ull

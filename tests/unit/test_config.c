@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "fc/err.h"
+#include "check_run.h"
 
 static int parse(struct fc_config *c, const char *const *args, int n)
 {
@@ -148,8 +149,6 @@ int main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("options");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, flags);
@@ -157,9 +156,5 @@ int main(void)
 	tcase_add_test(tc, ini_file);
 	tcase_add_test(tc, ini_refusals);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fc_check_run(s);
 }

@@ -6,6 +6,7 @@
 
 #include "fc/cursor.h"
 #include "fc/err.h"
+#include "check_run.h"
 
 START_TEST(reads_big_endian)
 {
@@ -121,11 +122,5 @@ static Suite *cursor_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cursor_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fc_check_run(cursor_suite());
 }

@@ -430,5 +430,5 @@ static Suite *ipfix_suite(void)
 
 int main(void)
 {
-	return run_suite(ipfix_suite());
+	return fc_check_run(ipfix_suite());
 }

@@ -12,6 +12,7 @@
 #include "decode/netflow5.h"
 #include "fc/err.h"
 #include "metrics/metrics.h"
+#include "check_run.h"
 
 #define MAXF 64
 
@@ -286,8 +287,6 @@ int main(void)
 	TCase *tc_data = tcase_create("data");
 	TCase *tc_bad = tcase_create("malformed");
 	TCase *tc_sniff = tcase_create("sniff");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc_data, setup, teardown);
 	tcase_add_test(tc_data, decodes_every_field);
@@ -301,9 +300,5 @@ int main(void)
 	suite_add_tcase(s, tc_data);
 	suite_add_tcase(s, tc_bad);
 	suite_add_tcase(s, tc_sniff);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fc_check_run(s);
 }

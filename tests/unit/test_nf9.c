@@ -362,5 +362,5 @@ static Suite *nf9_suite(void)
 
 int main(void)
 {
-	return run_suite(nf9_suite());
+	return fc_check_run(nf9_suite());
 }

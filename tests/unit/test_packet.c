@@ -10,6 +10,7 @@
 
 #include "fc/err.h"
 #include "packet/packet.h"
+#include "check_run.h"
 
 struct frame {
 	uint8_t b[512];
@@ -658,11 +659,5 @@ static Suite *packet_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(packet_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return fc_check_run(packet_suite());
 }

@@ -9,6 +9,7 @@
 #include "encode/json.h"
 #include "encode/pb.h"
 #include "flow.pb-c.h"
+#include "check_run.h"
 
 static void sample_flow(struct fc_flow *f)
 {
@@ -227,8 +228,6 @@ int main(void)
 {
 	Suite *s = suite_create("pb");
 	TCase *tc = tcase_create("encode");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, roundtrip);
 	tcase_add_test(tc, goflow2_field_numbers);
@@ -236,9 +235,5 @@ int main(void)
 	tcase_add_test(tc, frame_too_small);
 	tcase_add_test(tc, json);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fc_check_run(s);
 }

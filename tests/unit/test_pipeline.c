@@ -13,6 +13,7 @@
 #include "flow.pb-c.h"
 #include "metrics/metrics.h"
 #include "pipeline/pipeline.h"
+#include "check_run.h"
 
 #define MAX_MSGS 16
 
@@ -159,16 +160,10 @@ int main(void)
 {
 	Suite *s = suite_create("pipeline");
 	TCase *tc = tcase_create("sampling");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, sampling_policy);
 	tcase_add_loop_test(tc, rule_parsing, 0, (int)(sizeof(rules) / sizeof(rules[0])));
 	tcase_add_test(tc, bad_override_refused_at_start);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fc_check_run(s);
 }

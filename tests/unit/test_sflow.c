@@ -14,6 +14,7 @@
 #include "fc/counter.h"
 #include "fc/err.h"
 #include "metrics/metrics.h"
+#include "check_run.h"
 
 /* ---- XDR builder ---- */
 
@@ -961,11 +962,5 @@ static Suite *sflow_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(sflow_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fc_check_run(sflow_suite());
 }

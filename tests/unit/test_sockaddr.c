@@ -11,6 +11,7 @@
 
 #include "core/sockaddr.h"
 #include "fc/err.h"
+#include "check_run.h"
 
 /* Table rows: what comes in, and the host and port text expected
  * (host NULL: refused). */
@@ -125,11 +126,5 @@ static Suite *sockaddr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(sockaddr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fc_check_run(sockaddr_suite());
 }

@@ -438,5 +438,5 @@ static Suite *template_suite(void)
 
 int main(void)
 {
-	return run_suite(template_suite());
+	return fc_check_run(template_suite());
 }
