@@ -828,13 +828,22 @@ int fc_tmpl_save(struct fc_tmpl_engine *e, const char *path)
 {
 	char tmp[4096];
 	FILE *f;
-	int rc = 0;
+	int rc = 0, fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	/* A fresh name next to the target (no symlink followed, no clash with
+	 * another writer), synced before the rename so a crash leaves either
+	 * the old file or the whole new one. */
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
 		return FC_EINVAL;
-	f = fopen(tmp, "wb");
-	if (!f)
+	fd = mkstemp(tmp);
+	if (fd < 0)
 		return FC_ESYS;
+	f = fdopen(fd, "wb");
+	if (!f) {
+		close(fd);
+		remove(tmp);
+		return FC_ESYS;
+	}
 	fwrite(file_magic, 1, sizeof(file_magic), f);
 	for (size_t i = 0; i < e->captab; i++) {
 		const struct fc_tmpl_session *s = e->tab[i];
@@ -871,7 +880,7 @@ int fc_tmpl_save(struct fc_tmpl_engine *e, const char *path)
 		}
 	}
 	w8(f, 'E', 1);
-	if (ferror(f))
+	if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0)
 		rc = FC_ESYS;
 	if (fclose(f) != 0)
 		rc = FC_ESYS;
