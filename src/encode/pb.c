@@ -8,21 +8,28 @@
 #include <stdbool.h>
 #include <string.h>
 
+/* protobuf-c's structs have non-const pointers because unpacking writes
+ * through them; packing only reads, so views into the const flow are never
+ * written. The one place const is dropped. */
+static void *view(const void *p)
+{
+	union {
+		const void *c;
+		void *m;
+	} u = {.c = p};
+
+	return u.m;
+}
+
 static void bin(ProtobufCBinaryData *b, const struct fc_addr *a)
 {
 	b->len = fc_addr_len(a);
-	b->data = b->len ? (uint8_t *)a->a : NULL;
+	b->data = b->len ? view(a->a) : NULL;
 }
 
-/* protobuf-c wants char *; our strings are const and stay unmodified. */
 static char *str(const char *s)
 {
-	union {
-		const char *c;
-		char *m;
-	} u = {.c = s};
-
-	return (s && s[0]) ? u.m : (char *)protobuf_c_empty_string;
+	return view((s && s[0]) ? s : protobuf_c_empty_string);
 }
 
 void fc_pb_flow_fill(const struct fc_flow *f, struct fc_pb_flow *s)
@@ -76,15 +83,15 @@ void fc_pb_flow_fill(const struct fc_flow *f, struct fc_pb_flow *s)
 	n = f->n_bgp_communities < FC_FLOW_MAX_COMMUNITIES ? f->n_bgp_communities
 							    : FC_FLOW_MAX_COMMUNITIES;
 	m->n_bgp_communities = n;
-	m->bgp_communities = (uint32_t *)f->bgp_communities;
+	m->bgp_communities = view(f->bgp_communities);
 	n = f->n_as_path < FC_FLOW_MAX_ASPATH ? f->n_as_path : FC_FLOW_MAX_ASPATH;
 	m->n_as_path = n;
-	m->as_path = (uint32_t *)f->as_path;
+	m->as_path = view(f->as_path);
 	n = f->n_mpls < FC_FLOW_MAX_MPLS ? f->n_mpls : FC_FLOW_MAX_MPLS;
 	m->n_mpls_label = n;
-	m->mpls_label = (uint32_t *)f->mpls_label;
+	m->mpls_label = view(f->mpls_label);
 	m->n_mpls_ttl = n;
-	m->mpls_ttl = (uint32_t *)f->mpls_ttl;
+	m->mpls_ttl = view(f->mpls_ttl);
 	n = f->n_mpls_ip < FC_FLOW_MAX_MPLS ? f->n_mpls_ip : FC_FLOW_MAX_MPLS;
 	for (uint32_t i = 0; i < n; i++)
 		bin(&s->mpls_ip[i], &f->mpls_ip[i]);
@@ -100,7 +107,7 @@ void fc_pb_flow_fill(const struct fc_flow *f, struct fc_pb_flow *s)
 	m->n_layer_stack = n;
 	m->layer_stack = s->layers;
 	m->n_layer_size = n;
-	m->layer_size = (uint32_t *)f->layer_size;
+	m->layer_size = view(f->layer_size);
 	n = f->n_srh < FC_FLOW_MAX_SRH ? f->n_srh : FC_FLOW_MAX_SRH;
 	for (uint32_t i = 0; i < n; i++)
 		bin(&s->srh[i], &f->srh_addr[i]);

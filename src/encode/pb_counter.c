@@ -13,9 +13,9 @@ static char *str(const char *s)
 	union {
 		const char *c;
 		char *m;
-	} u = {.c = s};
+	} u = {.c = s[0] ? s : protobuf_c_empty_string};
 
-	return s[0] ? u.m : (char *)protobuf_c_empty_string;
+	return u.m;
 }
 
 static void fill_if(const struct fc_counter_if *i, Flowpb__CounterMessage *m)

@@ -142,17 +142,15 @@ uint64_t fc_metrics_sum(const struct fc_metrics *m, const char *name)
 	return sum;
 }
 
-void fc_metrics_merge(struct fc_metrics *dst, const struct fc_metrics *src)
+void fc_metrics_merge(struct fc_metrics *dst, struct fc_metrics *src)
 {
-	struct fc_metrics *s_mut = (struct fc_metrics *)src; /* the lock only */
-
-	pthread_mutex_lock(&s_mut->lock);
+	pthread_mutex_lock(&src->lock);
 	for (size_t i = 0; i < src->n; i++) {
 		const struct slot *s = &src->slots[i];
 
 		*reg(dst, s->name, s->labels, s->help, s->kind) += s->value;
 	}
-	pthread_mutex_unlock(&s_mut->lock);
+	pthread_mutex_unlock(&src->lock);
 }
 
 void fc_metrics_print(const struct fc_metrics *m, FILE *out)

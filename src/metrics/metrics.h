@@ -39,8 +39,9 @@ uint64_t fc_metrics_get(const struct fc_metrics *m, const char *name, const char
 uint64_t fc_metrics_sum(const struct fc_metrics *m, const char *name);
 
 /* Adds every value of src into dst, registering what dst lacks (to sum
- * the registries of several workers for printing). */
-void fc_metrics_merge(struct fc_metrics *dst, const struct fc_metrics *src);
+ * the registries of several workers for printing). src is not const: its
+ * lock is taken while it is read. */
+void fc_metrics_merge(struct fc_metrics *dst, struct fc_metrics *src);
 
 /* Prometheus text exposition format, names prefixed "flowcollector_". */
 void fc_metrics_print(const struct fc_metrics *m, FILE *out);

@@ -21,6 +21,8 @@
 #include "metrics/metrics.h"
 #include "output/kafka.h"
 
+#include "../unit/check_run.h"
+
 #define TOPIC "t-flows"
 #define CTOPIC "t-counters"
 
@@ -56,9 +58,9 @@ static void mock_stop(struct mock *mk)
 static void cfg_init(struct fc_config *c, const char *brokers)
 {
 	memset(c, 0, sizeof(*c));
-	c->kafka_brokers = (char *)brokers;
-	c->kafka_topic = (char *)TOPIC;
-	c->kafka_counter_topic = (char *)CTOPIC;
+	c->kafka_brokers = fc_test_str(brokers);
+	c->kafka_topic = fc_test_str(TOPIC);
+	c->kafka_counter_topic = fc_test_str(CTOPIC);
 	c->kafka_key = (char *)"none";
 	c->kafka_flush_ms = 10000;
 	c->kafka_msgs_per_record = 1;
@@ -66,7 +68,7 @@ static void cfg_init(struct fc_config *c, const char *brokers)
 
 static void cfg_prop(struct fc_config *c, const char *kv)
 {
-	c->kafka_props.v[c->kafka_props.n++] = (char *)kv;
+	c->kafka_props.v[c->kafka_props.n++] = fc_test_str(kv);
 }
 
 /* Framed message i: varint length (one byte, < 128) + payload whose bytes
@@ -475,7 +477,7 @@ START_TEST(bad_property_is_refused)
 	if (refused[_i].prop)
 		cfg_prop(&cfg, refused[_i].prop);
 	if (refused[_i].key)
-		cfg.kafka_key = (char *)refused[_i].key;
+		cfg.kafka_key = fc_test_str(refused[_i].key);
 	ck_assert_int_eq(out_open(&o, &cfg), FC_EINVAL);
 	out_free(&o);
 }

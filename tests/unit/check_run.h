@@ -20,4 +20,16 @@ static inline int fc_check_run(Suite *s)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* struct fc_config holds char * because the parser owns and frees its
+ * strings; tests point them at literals that are never freed nor written. */
+static inline char *fc_test_str(const char *s)
+{
+	union {
+		const char *c;
+		char *m;
+	} u = {.c = s};
+
+	return u.m;
+}
+
 #endif

@@ -18,9 +18,9 @@ static int parse(struct fc_config *c, const char *const *args, int n)
 	FILE *devnull = fopen("/dev/null", "w");
 	int rc;
 
-	argv[0] = (char *)"collector";
+	argv[0] = fc_test_str("collector");
 	for (int i = 0; i < n; i++)
-		argv[i + 1] = (char *)args[i];
+		argv[i + 1] = fc_test_str(args[i]);
 	rc = fc_config_parse_args(c, n + 1, argv, devnull);
 	fclose(devnull);
 	return rc;

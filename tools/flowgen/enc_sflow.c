@@ -43,7 +43,7 @@ static void project(struct fg_gen *g, struct fc_flow *f, uint32_t seq)
 	if (f->proto == 1 || f->proto == 58)
 		f->src_port = f->dst_port = 0;
 	/* bytes = the sampled frame's length, FCS included; packets = 1 */
-	min_len = 14 + 4 + (f->src_addr.family == 6 ? 40 : 20) + (f->proto == 6 ? 20 : 8) + 4;
+	min_len = 14u + 4u + (f->src_addr.family == 6 ? 40u : 20u) + (f->proto == 6 ? 20u : 8u) + 4u;
 	f->bytes = fg_range(&g->rng, min_len < 64 ? 64 : min_len, 1518);
 	f->packets = 1;
 	f->vlan_id = fg_chance(&g->rng, 50) ? f->src_vlan : 0;
