@@ -24,6 +24,8 @@
 #include "fc/flow.h"
 #include "metrics/metrics.h"
 
+#include "check_run.h"
+
 #define ASN_DB "GeoLite2-ASN-Test.mmdb"
 #define ISP_DB "GeoIP2-ISP-Test.mmdb"
 #define CITY_DB "GeoIP2-City-Test.mmdb"
@@ -36,20 +38,10 @@ static const char *td(const char *name)
 {
 	static char buf[4][1024];
 	static unsigned k;
-	const char *root = getenv("FC_TESTDATA");
 	char *b = buf[k++ & 3];
 
-	snprintf(b, sizeof(buf[0]), "%s/mmdb/%s", root ? root : "../shared/testdata", name);
+	snprintf(b, sizeof(buf[0]), "%s/mmdb/%s", fc_testdata_dir(), name);
 	return b;
-}
-
-static bool have_testdata(const char *test)
-{
-	if (access(td(ASN_DB), R_OK) == 0 && access(td(CITY_DB), R_OK) == 0)
-		return true;
-	fprintf(stderr, "SKIP: %s: MaxMind test databases not found under %s\n", test,
-		td(""));
-	return false;
 }
 
 static struct fc_addr A(const char *s)
@@ -131,10 +123,10 @@ static struct fc_enrich *mk(struct fc_metrics *m, const struct opts *o)
 	struct fc_enrich *e;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.geoip_asn = (char *)o->asn;
-	cfg.geoip_geo = (char *)o->geo;
-	cfg.networks = (char *)o->nets;
-	cfg.exporter_names = (char *)o->exporters;
+	cfg.geoip_asn = fc_test_str(o->asn);
+	cfg.geoip_geo = fc_test_str(o->geo);
+	cfg.networks = fc_test_str(o->nets);
+	cfg.exporter_names = fc_test_str(o->exporters);
 	cfg.geoip_asn_override = o->override;
 	cfg.geoip_cache_size = o->cache;
 	cfg.reload_interval = o->interval;
@@ -416,8 +408,6 @@ START_TEST(geoip_asn_values)
 	struct fc_geoip_res r;
 	struct fc_addr a;
 
-	if (!have_testdata("geoip_asn_values"))
-		return;
 	st = fc_strtab_new();
 	/* run each case twice: uncached answer, then cached answer */
 	for (unsigned pass = 0; pass < 2; pass++) {
@@ -481,8 +471,6 @@ START_TEST(geoip_geo_values)
 	struct fc_addr a;
 	bool found;
 
-	if (!have_testdata("geoip_geo_values"))
-		return;
 	st = fc_strtab_new();
 	g = open_db(geo_cases[_i].db, FC_GEOIP_GEO, 1024, st, 0);
 	a = A(geo_cases[_i].addr);
@@ -514,8 +502,6 @@ START_TEST(geoip_cache_by_network)
 	struct fc_geoip_res r;
 	struct fc_addr a;
 
-	if (!have_testdata("geoip_cache_by_network"))
-		return;
 	st = fc_strtab_new();
 	g = open_db(CITY_DB, FC_GEOIP_GEO, 1024, st, 0);
 	a = A("81.2.69.161");
@@ -595,8 +581,6 @@ START_TEST(geoip_cache_exact)
 	struct fc_geoip *g0[2], *g4[2], *gbig[2];
 	static const char *const dbs[2] = {ASN_DB, CITY_DB};
 
-	if (!have_testdata("geoip_cache_exact"))
-		return;
 	st = fc_strtab_new();
 	for (unsigned d = 0; d < 2; d++) {
 		enum fc_geoip_role role = d ? FC_GEOIP_GEO : FC_GEOIP_ASN;
@@ -639,8 +623,6 @@ START_TEST(geoip_refuses_bad_files)
 	FILE *f;
 	size_t n;
 
-	if (!have_testdata("geoip_refuses_bad_files"))
-		return;
 	st = fc_strtab_new();
 	ck_assert_int_eq(fc_geoip_open("/nonexistent.mmdb", FC_GEOIP_ASN, 16, st, counters(0), &g,
 				       err, sizeof(err)),
@@ -678,10 +660,6 @@ START_TEST(flow_both_databases)
 	struct fc_enrich *e;
 	struct fc_flow f;
 
-	if (!have_testdata("flow_both_databases")) {
-		fc_metrics_free(m);
-		return;
-	}
 	e = mk(m, &o);
 	ck_assert(fc_enrich_active(e));
 	mkflow(&f, "89.160.20.112", "2001:218::1");
@@ -742,10 +720,6 @@ START_TEST(flow_networks_override)
 	struct fc_enrich *e;
 	struct fc_flow f;
 
-	if (!have_testdata("flow_networks_override")) {
-		fc_metrics_free(m);
-		return;
-	}
 	write_str(tmp_path("nets.csv"), nets_text);
 	write_str(tmp_path("exporters.csv"), "192.0.2.10,edge1.par\n");
 	o.nets = tmp_path("nets.csv");
@@ -809,11 +783,11 @@ START_TEST(flow_inactive_and_startup_errors)
 	fc_enrich_free(e);
 	fc_enrich_free(NULL);
 
-	cfg.networks = (char *)"/nonexistent/networks.csv";
+	cfg.networks = fc_test_str("/nonexistent/networks.csv");
 	ck_assert_ptr_null(fc_enrich_new(&cfg, m, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/networks.csv"));
 	write_str(tmp_path("badnets.csv"), "10.0.0.0/8,ok\n10.0.0.1/8,bad\n");
-	cfg.networks = (char *)tmp_path("badnets.csv");
+	cfg.networks = fc_test_str(tmp_path("badnets.csv"));
 	ck_assert_ptr_null(fc_enrich_new(&cfg, m, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "badnets.csv: line 2: host bits"));
 	fc_metrics_free(m);
@@ -835,10 +809,6 @@ START_TEST(reload_under_stream)
 	uint64_t now = 1000ull * 1000000000ull;
 	unsigned per_version[3] = {0}, enriched = 0, total = 0;
 
-	if (!have_testdata("reload_under_stream")) {
-		fc_metrics_free(m);
-		return;
-	}
 	write_str(nets, "89.160.20.0/24,v0,r0,s0,64500\n0.0.0.0/0,any0\n");
 	age_file(nets, 100);
 	o.nets = nets;
@@ -901,10 +871,6 @@ START_TEST(reload_refuses_corrupt)
 	char err[512] = "";
 	uint64_t now = 5000ull * 1000000000ull;
 
-	if (!have_testdata("reload_refuses_corrupt")) {
-		fc_metrics_free(m);
-		return;
-	}
 	copy_file(td(ASN_DB), asn);
 	age_file(asn, 1000);
 	write_str(nets, "10.0.0.0/8,corp\n");
@@ -1007,7 +973,9 @@ static Suite *enrich_suite(void)
 	tcase_add_test(tc, nets_long_line_and_load_errors);
 	suite_add_tcase(s, tc);
 
+	/* From here on, cases that read the MaxMind test databases. */
 	tc = tcase_create("geoip");
+	tcase_set_tags(tc, FC_TESTDATA_TAG);
 	tcase_add_loop_test(tc, geoip_asn_values, 0,
 			    (int)(sizeof(asn_cases) / sizeof(asn_cases[0])));
 	tcase_add_loop_test(tc, geoip_geo_values, 0,
@@ -1016,21 +984,29 @@ static Suite *enrich_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cache");
+	tcase_set_tags(tc, FC_TESTDATA_TAG);
 	tcase_add_test(tc, geoip_cache_by_network);
 	tcase_add_test(tc, geoip_cache_exact);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flow");
+	tcase_add_test(tc, flow_inactive_and_startup_errors);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("flow-mmdb");
+	tcase_set_tags(tc, FC_TESTDATA_TAG);
 	tcase_add_test(tc, flow_both_databases);
 	tcase_add_test(tc, flow_networks_override);
-	tcase_add_test(tc, flow_inactive_and_startup_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
+	tcase_add_test(tc, reload_waits_for_settle);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("reload-mmdb");
+	tcase_set_tags(tc, FC_TESTDATA_TAG);
 	tcase_add_test(tc, reload_under_stream);
 	tcase_add_test(tc, reload_refuses_corrupt);
-	tcase_add_test(tc, reload_waits_for_settle);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
@@ -1038,8 +1014,14 @@ static Suite *enrich_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(enrich_suite());
+	static const char *const need[] = {"mmdb/" ASN_DB, "mmdb/" ISP_DB, "mmdb/" CITY_DB,
+					   "mmdb/" LCITY_DB, "mmdb/" COUNTRY_DB, NULL};
+	SRunner *sr;
 	int failed;
+
+	if (fc_check_skip_without_testdata(need))
+		return FC_CHECK_SKIP;
+	sr = srunner_create(enrich_suite());
 
 	/* made here, before Check forks a child per test, so one cleanup
 	 * removes everything the tests wrote */

@@ -255,14 +255,11 @@ END_TEST
 
 static size_t read_testdata(const char *name, uint8_t *buf, size_t cap)
 {
-	const char *dir = getenv("FC_TESTDATA");
 	char path[1024];
 	FILE *f;
 	size_t n;
 
-	if (!dir)
-		return 0;
-	snprintf(path, sizeof(path), "%s/vendor/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/vendor/%s", fc_testdata_dir(), name);
 	f = fopen(path, "rb");
 	if (!f)
 		return 0;
@@ -283,10 +280,7 @@ START_TEST(truth_h3c_has_16_records)
 	struct tctx t;
 	struct pkt p;
 
-	if (!nt || !nd) {
-		printf("SKIP: h3c testdata not found (FC_TESTDATA)\n");
-		return;
-	}
+	ck_assert_msg(nt && nd, "h3c test data unreadable");
 	tctx_init(&t);
 	memcpy(p.b, tpl, nt);
 	p.n = nt;
@@ -315,10 +309,7 @@ START_TEST(truth_invalid01_has_data_after_count)
 	struct tctx t;
 	struct pkt p;
 
-	if (!n) {
-		printf("SKIP: invalid01 testdata not found (FC_TESTDATA)\n");
-		return;
-	}
+	ck_assert_msg(n, "invalid01 test data unreadable");
 	tctx_init(&t);
 	memcpy(p.b, buf, n);
 	p.n = n;
@@ -354,6 +345,7 @@ static Suite *nf9_suite(void)
 	tcase_add_loop_test(tc, malformed_table, 0, sizeof(bad) / sizeof(bad[0]));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("truth");
+	tcase_set_tags(tc, FC_TESTDATA_TAG);
 	tcase_add_test(tc, truth_h3c_has_16_records);
 	tcase_add_test(tc, truth_invalid01_has_data_after_count);
 	suite_add_tcase(s, tc);
@@ -362,5 +354,11 @@ static Suite *nf9_suite(void)
 
 int main(void)
 {
+	static const char *const need[] = {"vendor/logstash_netflow9_test_h3c_tpl3281.dat",
+					   "vendor/logstash_netflow9_test_h3c_data3281.dat",
+					   "vendor/logstash_netflow9_test_invalid01.dat", NULL};
+
+	if (fc_check_skip_without_testdata(need))
+		return FC_CHECK_SKIP;
 	return fc_check_run(nf9_suite());
 }
