@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/version.h"
 #include "fc/err.h"
 
 enum opt_type { OPT_STR, OPT_LIST, OPT_U64, OPT_BOOL };
@@ -302,18 +303,22 @@ int fc_config_load_file(struct fc_config *c, const char *path, FILE *err)
 
 void fc_config_usage(FILE *out, const char *argv0)
 {
+	/* the program's name, not its path: README and the man page show it */
+	const char *slash = strrchr(argv0, '/');
+
 	fprintf(out,
-		"usage: %s [OPTIONS]\n"
+		"Usage: %s [OPTIONS]\n"
 		"Receives NetFlow v5/v9, IPFIX and sFlow v5, publishes protobuf FlowMessages to Kafka.\n\n"
 		"  --config FILE             INI file with the same keys (section [kafka] goes to librdkafka)\n"
 		"  -X KEY=VALUE              librdkafka property, passed as is (TLS, SASL, compression...)\n",
-		argv0);
+		slash ? slash + 1 : argv0);
 	for (size_t i = 0; i < N_OPTS; i++) {
 		char lhs[64];
 
 		snprintf(lhs, sizeof(lhs), "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
 			 opts[i].arg ? opts[i].arg : "");
-		fprintf(out, "  %-25s %s", lhs, opts[i].help);
+		/* at least two spaces before the text, as help2man splits there */
+		fprintf(out, "  %-25s %s%s", lhs, strlen(lhs) >= 25 ? " " : "", opts[i].help);
 		if (opts[i].def && opts[i].type != OPT_BOOL)
 			fprintf(out, " [%s]", opts[i].def);
 		fputc('\n', out);
@@ -334,7 +339,7 @@ int fc_config_parse_args(struct fc_config *c, int argc, char **argv, FILE *err)
 			return 1;
 		}
 		if (!strcmp(a, "--version")) {
-			printf("collector %s\n", FC_VERSION);
+			fc_version_print(stdout, "collector");
 			return 1;
 		}
 		if (!strcmp(a, "-X")) {

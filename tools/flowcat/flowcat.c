@@ -32,6 +32,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "core/version.h"
 #include "encode/json.h"
 #include "encode/pb.h"
 #include "fc/err.h"
@@ -350,8 +351,8 @@ out:
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: flowcat -b BROKERS -t TOPIC [-o beginning|end|OFFSET] [-e] [-X key=value]...\n"
-		"       flowcat -f FILE|-\n"
+		"Usage: flowcat -b BROKERS -t TOPIC [-o beginning|end|OFFSET] [-e] [-X key=value]...\n"
+		"  or:  flowcat -f FILE|-\n"
 		"common options: [--counters] [-c COUNT] [-q]\n"
 		"\n"
 		"Prints length-delimited flowpb messages as JSON lines, like collector --output json.\n"
@@ -365,6 +366,8 @@ static void usage(FILE *out)
 		"      --counters       messages are flowpb.CounterMessage (sFlow counters)\n"
 		"  -c, --count N        exit after N messages\n"
 		"  -q, --quiet          no summary on stderr\n"
+		"  -h, --help           this text\n"
+		"      --version        version, commit, library versions, features\n"
 		"Exit status: 0 when every frame decoded, 1 on bad frames or errors.\n");
 }
 
@@ -375,7 +378,8 @@ int main(int argc, char **argv)
 		{"offset", required_argument, NULL, 'o'},  {"exit", no_argument, NULL, 'e'},
 		{"file", required_argument, NULL, 'f'},    {"count", required_argument, NULL, 'c'},
 		{"counters", no_argument, NULL, 'C'},      {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	struct flowcat fc = {.desc = &flowpb__flow_message__descriptor, .out = stdout};
 	struct kafka_opts ko = {.offset = RD_KAFKA_OFFSET_BEGINNING};
@@ -440,6 +444,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			fc_version_print(stdout, "flowcat");
 			return 0;
 		default:
 			usage(stderr);

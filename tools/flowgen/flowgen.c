@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/sockaddr.h"
+#include "core/version.h"
 #include "flowgen.h"
 
 #define MAX_COUNT 10000000000ull
@@ -52,9 +53,9 @@ struct out {
 static void usage(FILE *o)
 {
 	fprintf(o,
-		"usage: flowgen --proto nf5|nf9|ipfix|sflow (--to ADDR:PORT | --pcap-out FILE)\n"
-		"               [--count N] [--rate FLOWS/S] [--flows-per-datagram N]\n"
-		"               [--seed N] [--json FILE|-] [--template-every N] [--start-time UNIX_S]\n"
+		"Usage: flowgen --proto nf5|nf9|ipfix|sflow (--to ADDR:PORT | --pcap-out FILE) [OPTIONS]\n"
+		"Sends synthetic NetFlow v5/v9, IPFIX or sFlow v5 exports, or writes them to a capture.\n"
+		"\n"
 		"  --proto P               export protocol (default nf5)\n"
 		"  --to ADDR:PORT          send UDP to ADDR:PORT ([v6]:PORT for IPv6)\n"
 		"  --pcap-out FILE         write Ethernet/IPv4/UDP frames from 127.0.0.1 to FILE\n"
@@ -65,7 +66,9 @@ static void usage(FILE *o)
 		"  --seed N                PRNG seed (default 1): same seed, same flows\n"
 		"  --json FILE             one JSON line per flow sent ('-' = stdout)\n"
 		"  --template-every N      v9/IPFIX: templates every N datagrams (default 20)\n"
-		"  --start-time S          pcap clock start, Unix seconds (default %llu)\n",
+		"  --start-time S          pcap clock start, Unix seconds (default %llu)\n"
+		"  --help                  this text\n"
+		"  --version               version, commit, library versions, features\n",
 		(unsigned long long)DEFAULT_START_S);
 }
 
@@ -96,6 +99,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"template-every", required_argument, NULL, 'T'},
 		{"start-time", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t v;
@@ -157,6 +161,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'V':
+			fc_version_print(stdout, "flowgen");
 			exit(0);
 		default:
 			usage(stderr);
