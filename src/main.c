@@ -94,13 +94,15 @@ static void print_counters(struct fc_metrics *main_m, const char *title)
 	fc_metrics_free(sum);
 }
 
-static int open_outputs(const struct fc_config *cfg, struct fc_metrics *m)
+/* Opens one output per spec, serving the given stream. */
+static int open_stream_outputs(const struct fc_strlist *specs, const char *def,
+			       enum fc_msg_kind stream, const struct fc_config *cfg,
+			       struct fc_metrics *m)
 {
-	static const char *const def = "kafka";
-	size_t n = cfg->outputs.n ? cfg->outputs.n : 1;
+	size_t n = specs->n ? specs->n : (def ? 1 : 0);
 
 	for (size_t i = 0; i < n; i++) {
-		const char *spec = cfg->outputs.n ? cfg->outputs.v[i] : def;
+		const char *spec = specs->n ? specs->v[i] : def;
 		const char *colon = strchr(spec, ':');
 		size_t nlen = colon ? (size_t)(colon - spec) : strlen(spec);
 		const struct fc_output_ops *ops = fc_output_find(spec, nlen);
@@ -108,7 +110,16 @@ static int open_outputs(const struct fc_config *cfg, struct fc_metrics *m)
 		int rc;
 
 		if (!ops) {
-			fc_log(FC_LOG_ERROR, "unknown output '%s' (kafka, file:PATH, json:PATH)", spec);
+			fc_log(FC_LOG_ERROR, "unknown output '%s' (%s)", spec,
+			       stream == FC_MSG_FLOW ? "kafka, file:PATH, json:PATH"
+						     : "file:PATH, json:PATH");
+			return FC_EINVAL;
+		}
+		if (stream == FC_MSG_COUNTER && ops->own_streams) {
+			fc_log(FC_LOG_ERROR, "--counters-output %s: the %s output already sends "
+					     "counter samples to a stream of their own "
+					     "(--kafka-counter-topic)",
+			       spec, ops->name);
 			return FC_EINVAL;
 		}
 		if (n_outs >= FC_PIPELINE_MAX_OUTPUTS) {
@@ -117,6 +128,7 @@ static int open_outputs(const struct fc_config *cfg, struct fc_metrics *m)
 		}
 		o = &outs[n_outs];
 		o->ops = ops;
+		o->stream = stream;
 		o->priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
 		if (!o->priv)
 			return FC_ENOMEM;
@@ -126,6 +138,39 @@ static int open_outputs(const struct fc_config *cfg, struct fc_metrics *m)
 			return rc;
 	}
 	return 0;
+}
+
+/* Two streams into one file (or both to stdout) would mix message types
+ * again: refused. Compares the text after the scheme. */
+static bool streams_collide(const struct fc_config *cfg)
+{
+	for (size_t i = 0; i < cfg->outputs.n; i++) {
+		const char *a = strchr(cfg->outputs.v[i], ':');
+
+		for (size_t j = 0; a && j < cfg->counters_outputs.n; j++) {
+			const char *b = strchr(cfg->counters_outputs.v[j], ':');
+
+			if (b && strcmp(a, b) == 0) {
+				fc_log(FC_LOG_ERROR, "--output %s and --counters-output %s name the same "
+						     "file: each stream needs its own",
+				       cfg->outputs.v[i], cfg->counters_outputs.v[j]);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static int open_outputs(const struct fc_config *cfg, struct fc_metrics *m)
+{
+	int rc;
+
+	if (streams_collide(cfg))
+		return FC_EINVAL;
+	rc = open_stream_outputs(&cfg->outputs, "kafka", FC_MSG_FLOW, cfg, m);
+	if (rc)
+		return rc;
+	return open_stream_outputs(&cfg->counters_outputs, NULL, FC_MSG_COUNTER, cfg, m);
 }
 
 /* True when the Kafka output will run on the embedded, in-process cluster. */

@@ -7,6 +7,12 @@
  * that render it, e.g. JSON) and as its length-delimited encoding (varint
  * length + bytes, for Kafka and files). Both are borrowed for the call only.
  *
+ * One message kind per stream: a reader of a stream finds only the kind it
+ * expects. An output instance serves one stream (flows, or sFlow counter
+ * samples) and is handed only that kind, unless its ops set own_streams:
+ * then it keeps each kind in a stream of its own (Kafka: a topic per kind)
+ * and is handed every kind.
+ *
  * Thread affinity: write and poll are called from one pipeline thread.
  */
 #ifndef FC_OUTPUT_H
@@ -38,6 +44,8 @@ struct fc_msg {
 struct fc_output_ops {
 	const char *name; /* the scheme in --output NAME[:ARG] */
 	size_t priv_size;
+	/* true: routes each enum fc_msg_kind to a stream of its own. */
+	bool own_streams;
 	/* Returns 0 or an fc_err; close is called on failure too. */
 	int (*open)(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m);
 	/* Returns 0, or an fc_err when the message was dropped (already

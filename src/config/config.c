@@ -46,14 +46,24 @@ static const struct opt opts[] = {
 	/* output */
 	{"output", OPT_LIST, O(outputs), NULL, 0, 0, "KIND[:ARG]",
 	 "kafka (default), file:PATH (length-delimited protobuf) or json:PATH "
-	 "(JSON lines); PATH - is stdout; repeatable"},
+	 "(JSON lines); PATH - is stdout; repeatable. Flows only"},
+	{"counters-output", OPT_LIST, O(counters_outputs), NULL, 0, 0, "KIND:PATH",
+	 "file:PATH or json:PATH for sFlow counter samples, repeatable (the kafka output "
+	 "sends them to --kafka-counter-topic); without any they are dropped and counted"},
+	{"json-style", OPT_STR, O(json_style), "native", 0, 0, "native|goflow2",
+	 "JSON outputs: native (proto names, zero fields omitted, numbers) or goflow2 "
+	 "(goflow2's JSON formatter: every field, etype/proto names, src_net/dst_net prefixes)"},
 	{"kafka-brokers", OPT_STR, O(kafka_brokers), NULL, 0, 0, "LIST",
 	 "bootstrap brokers; without it an embedded in-memory Kafka is started"},
 	{"kafka-topic", OPT_STR, O(kafka_topic), "flows", 0, 0, "NAME", "topic for flows"},
 	{"kafka-counter-topic", OPT_STR, O(kafka_counter_topic), "flow-counters", 0, 0, "NAME",
 	 "topic for sFlow counter samples"},
-	{"kafka-key", OPT_STR, O(kafka_key), "exporter", 0, 0, "none|exporter",
-	 "record key: the exporter address keeps one exporter on one partition"},
+	{"kafka-key", OPT_STR, O(kafka_key), "exporter", 0, 0, "exporter|flow|none",
+	 "record key: exporter (its address: one exporter's flows stay ordered in one "
+	 "partition), flow (the 5-tuple, either direction alike: spreads one big exporter), "
+	 "none (librdkafka spreads)"},
+	{"kafka-compression", OPT_STR, O(kafka_compression), "none", 0, 0,
+	 "none|gzip|snappy|lz4|zstd", "record compression (consumers must support the codec)"},
 	{"kafka-flush-ms", OPT_U64, O(kafka_flush_ms), "10000", 0, 600000, "MS",
 	 "how long to wait for outstanding deliveries at exit"},
 	{"kafka-msgs-per-record", OPT_U64, O(kafka_msgs_per_record), "1", 1, 10000, "N",

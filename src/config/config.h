@@ -33,11 +33,14 @@ struct fc_config {
 
 	/* output */
 	struct fc_strlist outputs;  /* kafka | file:PATH | json:PATH */
+	struct fc_strlist counters_outputs; /* file:PATH | json:PATH: sFlow counter samples */
+	char *json_style;           /* native | goflow2 */
 	char *kafka_brokers;        /* NULL: embedded mock cluster */
 	char *kafka_topic;
 	char *kafka_counter_topic;
 	struct fc_strlist kafka_props; /* key=value for librdkafka */
-	char *kafka_key;            /* none | exporter */
+	char *kafka_key;            /* exporter | flow | none */
+	char *kafka_compression;    /* none | gzip | snappy | lz4 | zstd */
 	uint64_t kafka_flush_ms;    /* bound on the flush at exit */
 	uint64_t kafka_msgs_per_record; /* >1 batches framed messages */
 

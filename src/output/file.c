@@ -3,7 +3,10 @@
  * (what ClickHouse's Protobuf format and flowcat read), `json:PATH` one JSON
  * object per line (src/encode/json.c). PATH "-" is stdout. Writes are
  * buffered by stdio and flushed on poll, so a reader following the file
- * sees whole batches. Counter messages go to the same stream.
+ * sees whole batches. An instance writes one stream: --output gets the
+ * flows, --counters-output the sFlow counter samples (the pipeline hands
+ * each only its kind), so every file holds one message type. JSON follows
+ * --json-style (native, or goflow2's formatter for flows; json.h).
  *
  * Thread affinity: a mutex serializes writers, so several pipeline threads
  * may share one file.
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "core/log.h"
 #include "encode/json.h"
 #include "fc/err.h"
@@ -23,6 +27,7 @@ struct file_out {
 	FILE *f;
 	bool is_stdout;
 	bool json;
+	enum fc_json_style style;
 	pthread_mutex_t lock;
 	bool lock_init;
 	uint64_t *written;
@@ -30,11 +35,16 @@ struct file_out {
 	char path[256];
 };
 
-static int open_common(struct file_out *o, const char *arg, struct fc_metrics *m, bool json)
+static int open_common(struct file_out *o, const char *arg, const struct fc_config *cfg,
+		       struct fc_metrics *m, bool json)
 {
 	char labels[320];
 
 	o->json = json;
+	if (json && fc_json_style_parse(cfg ? cfg->json_style : NULL, &o->style) != 0) {
+		fc_log(FC_LOG_ERROR, "--json-style %s: expected native or goflow2", cfg->json_style);
+		return FC_EINVAL;
+	}
 	if (!arg || !arg[0]) {
 		fc_log(FC_LOG_ERROR, "output %s needs a path (%s:PATH, - for stdout)",
 		       json ? "json" : "file", json ? "json" : "file");
@@ -64,14 +74,12 @@ static int open_common(struct file_out *o, const char *arg, struct fc_metrics *m
 
 static int open_file(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
 {
-	(void)cfg;
-	return open_common(priv, arg, m, false);
+	return open_common(priv, arg, cfg, m, false);
 }
 
 static int open_json(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
 {
-	(void)cfg;
-	return open_common(priv, arg, m, true);
+	return open_common(priv, arg, cfg, m, true);
 }
 
 static int write_msg(void *priv, const struct fc_msg *msg)
@@ -81,7 +89,7 @@ static int write_msg(void *priv, const struct fc_msg *msg)
 
 	pthread_mutex_lock(&o->lock);
 	if (o->json)
-		rc = fc_json_write_msg(msg->pb, o->f);
+		rc = fc_json_write_msg(msg->pb, o->style, o->f);
 	else if (fwrite(msg->framed, 1, msg->framed_len, o->f) != msg->framed_len)
 		rc = FC_ESYS;
 	/* Counted under the lock: workers share this output. */

@@ -11,9 +11,17 @@
  * Behaviour:
  * - Topic by message kind: cfg->kafka_topic for flows (default "flows"),
  *   cfg->kafka_counter_topic for counters (default "flow-counters").
- * - Key: cfg->kafka_key "exporter" uses msg->key (the exporter address), so
- *   one exporter's flows stay ordered in one partition; "none" (or unset)
- *   leaves the key empty and librdkafka spreads records.
+ * - Key (cfg->kafka_key): "exporter" uses msg->key (the exporter or sFlow
+ *   agent address), so one exporter's flows stay ordered in one partition;
+ *   "flow" keys each flow by its 5-tuple (see flow_key: both directions of
+ *   a conversation get the same key), so one big exporter spreads over
+ *   every partition while each conversation stays in one; counter samples
+ *   keep the agent key. "none" (or unset) sends no key and librdkafka's
+ *   partitioner spreads records (its sticky partitioner fills one
+ *   partition for a few milliseconds at a time).
+ * - Compression (cfg->kafka_compression): none (default, as goflow2), gzip,
+ *   snappy, lz4 or zstd, set as compression.codec before the user's -X
+ *   properties (which may still override it).
  * - One framed message is one record. cfg->kafka_msgs_per_record > 1 packs
  *   that many framed messages into one record (still a valid
  *   length-delimited stream). A batch is sent when full, when the key
@@ -30,9 +38,9 @@
  *   runs and trials. Memory stays bounded because the mock keeps only the
  *   newest ~5 MB of each partition's log (librdkafka's mock default, about
  *   35000 flows of ~130 bytes). The flow topic gets
- *   FC_KAFKA_EMBEDDED_PARTITIONS partitions and records are lz4-compressed
- *   by default (about twice as many flows fit). With the default exporter
- *   key one exporter fills one partition, ~60000 flows; a consumer that
+ *   FC_KAFKA_EMBEDDED_PARTITIONS partitions; records are not compressed
+ *   unless --kafka-compression says so (lz4 about doubles what fits). With
+ *   the default exporter key one exporter fills one partition; a consumer that
  *   falls further behind loses the oldest records (librdkafka resets it to
  *   the end and logs it). librdkafka 2.0.2 offers no way to choose the
  *   port (it binds 127.0.0.1:0), hence the start-up line that announces
@@ -69,11 +77,12 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "fc/err.h"
+#include "flow.pb-c.h"
 #include "metrics/metrics.h"
 
 #define FC_KAFKA_LINGER_NS (100ull * 1000000ull) /* partial batch age before sending */
 #define FC_KAFKA_BATCH_CAP (512u * 1024u)        /* well under message.max.bytes (1 MB) */
-#define FC_KAFKA_KEY_MAX 32                       /* exporter address + port, generous */
+#define FC_KAFKA_KEY_MAX 40                       /* the flow key: 2 x (16 + 2) + 1 */
 #define FC_KAFKA_REASONS 8                        /* distinct failure reasons with own label */
 #define FC_KAFKA_REPLAY_WAIT_MS 100
 #define FC_KAFKA_EMBEDDED_PARTITIONS 4
@@ -115,6 +124,7 @@ struct kafka_out {
 
 	bool replay;
 	bool use_key;
+	bool flow_key; /* --kafka-key flow */
 	bool closing; /* delivery reports after the flush bound are not failures */
 	int flush_ms;
 	uint64_t per_record;
@@ -331,6 +341,19 @@ static void kafka_register(struct kafka_out *k)
 	(void)reason_slot(k, &k->produce_err, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC);
 }
 
+static bool codec_known(const char *c)
+{
+	static const char *const codecs[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+
+	if (!c)
+		return true;
+	for (size_t i = 0; i < sizeof(codecs) / sizeof(codecs[0]); i++) {
+		if (strcmp(c, codecs[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
 {
 	struct kafka_out *k = priv;
@@ -364,8 +387,21 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 		k->use_key = false;
 	} else if (strcmp(cfg->kafka_key, "exporter") == 0) {
 		k->use_key = true;
+	} else if (strcmp(cfg->kafka_key, "flow") == 0) {
+		k->use_key = true;
+		k->flow_key = true;
 	} else {
-		fc_log(FC_LOG_ERROR, "kafka: --kafka-key %s: expected exporter or none", cfg->kafka_key);
+		fc_log(FC_LOG_ERROR, "kafka: --kafka-key %s: expected exporter, flow or none",
+		       cfg->kafka_key);
+		return FC_EINVAL;
+	}
+	if (k->flow_key && k->per_record > 1)
+		fc_log(FC_LOG_WARN, "kafka: --kafka-key flow with --kafka-msgs-per-record > 1: a "
+				    "record holds one key, so most records will hold one flow");
+	if (!codec_known(cfg->kafka_compression)) {
+		fc_log(FC_LOG_ERROR, "kafka: --kafka-compression %s: expected none, gzip, snappy, "
+				     "lz4 or zstd",
+		       cfg->kafka_compression);
 		return FC_EINVAL;
 	}
 	if (k->per_record > 1) {
@@ -400,11 +436,13 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 		rc = FC_EINVAL;
 		goto fail;
 	}
-	/* Embedded: lz4 roughly doubles how many flows the mock's bounded
-	 * partition log holds, at little CPU cost; consumers decompress
-	 * transparently. */
-	if (k->mcluster) {
-		rc = conf_set(conf, "compression.codec=lz4", "default");
+	/* No compression unless asked: every Kafka client reads plain
+	 * records, not every one has every codec (kafkajs has no lz4). */
+	if (cfg->kafka_compression) {
+		char kv[64];
+
+		snprintf(kv, sizeof(kv), "compression.codec=%s", cfg->kafka_compression);
+		rc = conf_set(conf, kv, "--kafka-compression");
 		if (rc)
 			goto fail;
 	}
@@ -493,12 +531,52 @@ static bool batch_key_matches(const struct kafka_batch *b, const struct fc_msg *
 	return b->has_key && b->key_len == msg->key_len && memcmp(b->key, msg->key, b->key_len) == 0;
 }
 
+/* Appends one endpoint: address bytes (4 or 16), then the port, big-endian. */
+static size_t put_endpoint(uint8_t *out, const ProtobufCBinaryData *a, uint32_t port)
+{
+	size_t n = a->len <= 16 ? a->len : 16;
+
+	if (n)
+		memcpy(out, a->data, n);
+	out[n] = (uint8_t)(port >> 8);
+	out[n + 1] = (uint8_t)port;
+	return n + 2;
+}
+
+/* The flow key: both endpoints, the smaller (by bytes) first, then the IP
+ * protocol; at most FC_KAFKA_KEY_MAX bytes. Both directions of a
+ * conversation get one key, so a consumer pairing them finds both in one
+ * partition; librdkafka's partitioner hashes it. */
+static size_t flow_key(const Flowpb__FlowMessage *m, uint8_t *out)
+{
+	uint8_t a[18], b[18];
+	size_t al = put_endpoint(a, &m->src_addr, m->src_port);
+	size_t bl = put_endpoint(b, &m->dst_addr, m->dst_port);
+	size_t common = al < bl ? al : bl;
+	int c = memcmp(a, b, common);
+	bool swap = c > 0 || (c == 0 && al > bl);
+
+	memcpy(out, swap ? b : a, swap ? bl : al);
+	memcpy(out + (swap ? bl : al), swap ? a : b, swap ? al : bl);
+	out[al + bl] = (uint8_t)m->proto;
+	return al + bl + 1;
+}
+
 static int kafka_write_locked(struct kafka_out *k, const struct fc_msg *msg)
 {
 	struct kafka_batch *b;
+	struct fc_msg keyed;
+	uint8_t key[FC_KAFKA_KEY_MAX];
 	int rc = 0;
 
 	assert(msg->kind == FC_MSG_FLOW || msg->kind == FC_MSG_COUNTER);
+	if (k->flow_key && msg->kind == FC_MSG_FLOW && msg->pb &&
+	    msg->pb->descriptor == &flowpb__flow_message__descriptor) {
+		keyed = *msg;
+		keyed.key_len = flow_key((const Flowpb__FlowMessage *)(const void *)msg->pb, key);
+		keyed.key = key;
+		msg = &keyed;
+	}
 	if (k->per_record <= 1)
 		return kafka_produce(k, msg->kind, msg->framed, msg->framed_len, msg->key, msg->key_len,
 				     1);
@@ -618,6 +696,7 @@ const char *fc_output_kafka_embedded_bootstraps(const void *priv)
 const struct fc_output_ops fc_output_kafka = {
 	.name = "kafka",
 	.priv_size = sizeof(struct kafka_out),
+	.own_streams = true, /* a topic per message kind */
 	.open = kafka_open,
 	.write = kafka_write,
 	.poll = kafka_poll,

@@ -80,6 +80,12 @@ static void apply_sampling(struct fc_pipeline *p, struct fc_flow *f)
 		f->sampling_rate = p->cfg->sampling_default;
 }
 
+/* One message kind per stream (include/fc/output.h). */
+static bool takes(const struct fc_output_inst *o, enum fc_msg_kind kind)
+{
+	return o->stream == kind || (o->stream == FC_MSG_FLOW && o->ops->own_streams);
+}
+
 static void publish(struct fc_pipeline *p, enum fc_msg_kind kind, const ProtobufCMessage *pb,
 		    const struct fc_addr *key)
 {
@@ -95,6 +101,8 @@ static void publish(struct fc_pipeline *p, enum fc_msg_kind kind, const Protobuf
 	msg.key = key->a;
 	msg.key_len = fc_addr_len(key);
 	for (size_t i = 0; i < p->n_outs; i++) {
+		if (!takes(&p->outs[i], kind))
+			continue;
 		if (p->outs[i].ops->write(p->outs[i].priv, &msg) != 0)
 			(*p->output_drops)++;
 	}
@@ -115,6 +123,11 @@ static void on_counter(void *ctx, const struct fc_counter *c)
 {
 	struct fc_pipeline *p = ctx;
 
+	if (!p->counters_routed) {
+		/* Never mixed into a flow stream: no counter output, no publish. */
+		(*p->counters_unrouted)++;
+		return;
+	}
 	fc_pb_counter_fill(c, &p->pbc);
 	publish(p, FC_MSG_COUNTER, &p->pbc.msg.base, &c->agent);
 	(*p->counters_out)++;
@@ -143,6 +156,12 @@ int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct 
 					  "flow messages handed to the outputs");
 	p->counters_out = fc_metrics_counter(m, "counter_samples_published_total", NULL,
 					     "counter messages handed to the outputs");
+	p->counters_unrouted = fc_metrics_counter(
+		m, "counter_samples_dropped_total", "reason=\"no_counters_output\"",
+		"sFlow counter samples not published because no output takes them "
+		"(--counters-output, or the kafka output's counter topic)");
+	for (size_t i = 0; i < n_outs; i++)
+		p->counters_routed |= takes(&outs[i], FC_MSG_COUNTER);
 	p->encode_errors = fc_metrics_counter(m, "drops_total", "reason=\"encode\"",
 					      "records dropped, by reason");
 	p->output_drops = fc_metrics_counter(m, "drops_total", "reason=\"output\"",

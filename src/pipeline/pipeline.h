@@ -27,6 +27,9 @@ struct fc_enrich;
 struct fc_output_inst {
 	const struct fc_output_ops *ops;
 	void *priv;
+	/* The stream it serves: FC_MSG_FLOW (--output; 0, the default) or
+	 * FC_MSG_COUNTER (--counters-output). See include/fc/output.h. */
+	enum fc_msg_kind stream;
 };
 
 struct fc_sampling_rule {
@@ -46,6 +49,8 @@ struct fc_pipeline {
 	size_t n_rules;
 	uint64_t *flows_out;
 	uint64_t *counters_out;
+	uint64_t *counters_unrouted; /* no output takes counter samples */
+	bool counters_routed;
 	uint64_t *encode_errors;
 	uint64_t *output_drops;
 	struct fc_pb_flow pbf;

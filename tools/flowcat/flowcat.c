@@ -17,6 +17,13 @@
  * end or an offset; -e exits once every partition has reached its end, -c
  * after a number of messages.
  *
+ * One message type per stream (as the collector writes them): flows by
+ * default, sFlow counter samples with --counters. In a flow stream, a
+ * message without a flow type (FlowType 1..4) is not a flow and is counted
+ * as bad, so a stream that mixes types fails loudly. --json-style goflow2
+ * prints flows the way goflow2's JSON formatter does, like the collector's
+ * option of the same name.
+ *
  * Exit status: 0 when every frame was good, 1 when any was bad or on a
  * usage, file or Kafka error.
  */
@@ -47,17 +54,19 @@ enum bad_reason {
 	BAD_TOOBIG,     /* length above FLOWCAT_MAX_FRAME */
 	BAD_UNPACK,     /* protobuf-c refused the bytes */
 	BAD_EMPTY,      /* a record with no bytes */
+	BAD_NOT_FLOW,   /* unpacked as a FlowMessage but has no flow type */
 	BAD_COUNT
 };
 
 static const char *const bad_names[BAD_COUNT] = {
 	"bad varint length", "truncated frame", "frame too large", "protobuf unpack failed",
-	"empty record",
+	"empty record", "not a flow message",
 };
 
 struct flowcat {
 	const ProtobufCMessageDescriptor *desc;
 	FILE *out;
+	enum fc_json_style style;
 	uint64_t limit; /* -c: stop after this many messages, 0 = no limit */
 	uint64_t messages;
 	uint64_t records;
@@ -87,7 +96,17 @@ static void print_message(struct flowcat *fc, const uint8_t *p, size_t len)
 		fc->bad[BAD_UNPACK]++;
 		return;
 	}
-	if (fc_json_write_msg(m, fc->out) != 0)
+	if (fc->desc == &flowpb__flow_message__descriptor) {
+		const Flowpb__FlowMessage *f = (const Flowpb__FlowMessage *)(const void *)m;
+
+		if (f->type <= FLOWPB__FLOW_MESSAGE__FLOW_TYPE__FLOWUNKNOWN ||
+		    f->type > FLOWPB__FLOW_MESSAGE__FLOW_TYPE__IPFIX) {
+			fc->bad[BAD_NOT_FLOW]++;
+			protobuf_c_message_free_unpacked(m, NULL);
+			return;
+		}
+	}
+	if (fc_json_write_msg(m, fc->style, fc->out) != 0)
 		fc->out_failed = true;
 	protobuf_c_message_free_unpacked(m, NULL);
 	fc->messages++;
@@ -353,7 +372,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: flowcat -b BROKERS -t TOPIC [-o beginning|end|OFFSET] [-e] [-X key=value]...\n"
 		"  or:  flowcat -f FILE|-\n"
-		"common options: [--counters] [-c COUNT] [-q]\n"
+		"common options: [--counters] [--json-style native|goflow2] [-c COUNT] [-q]\n"
 		"\n"
 		"Prints length-delimited flowpb messages as JSON lines, like collector --output json.\n"
 		"  -b, --brokers LIST   Kafka bootstrap servers\n"
@@ -364,6 +383,7 @@ static void usage(FILE *out)
 		"  -X key=value         librdkafka consumer property, passed as is\n"
 		"  -f, --file PATH      read a length-delimited file instead ('-' = stdin)\n"
 		"      --counters       messages are flowpb.CounterMessage (sFlow counters)\n"
+		"      --json-style S   native (default) or goflow2 (goflow2's JSON for flows)\n"
 		"  -c, --count N        exit after N messages\n"
 		"  -q, --quiet          no summary on stderr\n"
 		"  -h, --help           this text\n"
@@ -378,6 +398,7 @@ int main(int argc, char **argv)
 		{"offset", required_argument, NULL, 'o'},  {"exit", no_argument, NULL, 'e'},
 		{"file", required_argument, NULL, 'f'},    {"count", required_argument, NULL, 'c'},
 		{"counters", no_argument, NULL, 'C'},      {"quiet", no_argument, NULL, 'q'},
+		{"json-style", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -438,6 +459,13 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			fc.desc = &flowpb__counter_message__descriptor;
+			break;
+		case 'S':
+			if (fc_json_style_parse(optarg, &fc.style) != 0) {
+				fprintf(stderr, "flowcat: --json-style %s: expected native or goflow2\n",
+					optarg);
+				return 1;
+			}
 			break;
 		case 'q':
 			quiet = true;
