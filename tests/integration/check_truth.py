@@ -46,7 +46,9 @@ def ip(s):
 
 def run_collector(collector, pcaps, extra=()):
     """Replays pcaps and returns the decoded messages (flows and counter
-    samples) as dicts. By default they come from `--output json:-`. With
+    samples) as dicts. By default they come from `--output json:-` and
+    `--counters-output json:FILE` (each stream holds one message type; a
+    message in the wrong stream fails the check). With
     FC_TRUTH_VIA_KAFKA=BROKERS (and FC_FLOWCAT=path) they are produced to
     Kafka instead and read back from the flow and counter topics with
     flowcat, so the same truth checks the whole path to the topics."""
@@ -54,16 +56,29 @@ def run_collector(collector, pcaps, extra=()):
     for p in pcaps:
         cmd += ["--pcap", p]
     brokers = os.environ.get("FC_TRUTH_VIA_KAFKA")
+    tmp = tempfile.TemporaryDirectory()
+    counters_path = os.path.join(tmp.name, "counters.json")
     if brokers:
         cmd += ["--kafka-brokers", brokers]
     else:
-        cmd += ["--output", "json:-"]
+        cmd += ["--output", "json:-", "--counters-output", "json:" + counters_path]
     cmd += list(extra)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         print(r.stderr[-4000:])
         raise SystemExit("collector exited with %d: %s" % (r.returncode, " ".join(cmd)))
     out = r.stdout
+    if not brokers:
+        flows = [json.loads(line) for line in out.splitlines() if line.strip()]
+        with open(counters_path) as f:
+            counters = [json.loads(line) for line in f if line.strip()]
+        tmp.cleanup()
+        # FlowMessages always carry their type; CounterMessages have none.
+        stray = [m for m in flows if "type" not in m] + [m for m in counters if "type" in m]
+        if stray:
+            raise SystemExit("a stream holds a message of the other type: %s" % stray[0])
+        return flows + counters, r.stderr
+    tmp.cleanup()
     if brokers:
         flowcat = os.environ["FC_FLOWCAT"]
         out = ""

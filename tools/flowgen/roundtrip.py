@@ -2,7 +2,7 @@
 """End-to-end check: what flowgen sends is what the collector decodes.
 
   flowgen --proto P --pcap-out F --json SENT
-  collector --pcap F --output json:-   > RECEIVED
+  collector --pcap F --output json:- --counters-output json:C  > RECEIVED
 
 then compares the flows one by one, field by field. Rules:
   - time_received_ns and sequence_num are ignored (the sender does not
@@ -32,7 +32,7 @@ DERIVED = {
     "sflow": {"time_flow_start_ns", "time_flow_end_ns", "layer_stack", "layer_size",
               "observation_point_id"},
 }
-ALWAYS_DERIVED = {"bytes_scaled", "packets_scaled"}
+ALWAYS_DERIVED = {"bytes_scaled", "packets_scaled", "sampling_rate_unknown"}
 
 ENUMS = {"flow_direction": {"DIRECTION_UNKNOWN": 0, "INGRESS": 1, "EGRESS": 2}}
 
@@ -57,9 +57,13 @@ def compare(proto, sent, recv):
             diffs.append("%s: sent %r, received %r" % (k, a, b))
     rate = recv.get("sampling_rate", 0)
     for k, base in (("bytes_scaled", "bytes"), ("packets_scaled", "packets")):
-        want = int(recv.get(base, 0)) * int(rate) if int(rate) > 1 else 0
+        # present on every flow: the raw value when the rate is 1 or unknown
+        want = int(recv.get(base, 0)) * max(int(rate), 1)
         if int(recv.get(k, 0)) != want:
             diffs.append("%s: %r, want %s * sampling_rate = %d" % (k, recv.get(k), base, want))
+    if bool(recv.get("sampling_rate_unknown", False)) != (int(rate) == 0):
+        diffs.append("sampling_rate_unknown %r with sampling_rate %r"
+                     % (recv.get("sampling_rate_unknown"), rate))
     # sFlow: the receive time stands in for the flow times, if present
     if proto == "sflow" and "time_flow_start_ns" in recv:
         if recv.get("time_flow_start_ns") != recv.get("time_received_ns"):
@@ -95,7 +99,9 @@ def main():
         if r.returncode != 0:
             print("FAIL: flowgen exited %d" % r.returncode)
             return 1
-        r = subprocess.run([a.collector, "--pcap", pcap, "--output", "json:-"],
+        counters_path = os.path.join(d, "rt-%s.counters.json" % a.proto)
+        r = subprocess.run([a.collector, "--pcap", pcap, "--output", "json:-",
+                            "--counters-output", "json:" + counters_path],
                            capture_output=True, text=True, timeout=300)
         if a.keep:
             with open(os.path.join(d, "rt-%s.recv.json" % a.proto), "w") as f:
@@ -107,11 +113,16 @@ def main():
         with open(sent_path) as f:
             sent = [json.loads(line) for line in f if line.strip()]
         recv = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        with open(counters_path) as f:
+            counters = [json.loads(line) for line in f if line.strip()]
 
-    # sFlow counter samples come out on the same JSON stream as their own
-    # message (no "type"): check their number against flowgen's summary.
-    counters = [f for f in recv if "type" not in f]
-    recv = [f for f in recv if "type" in f]
+    # One message type per stream: every message of the flow stream is a
+    # flow (FlowMessages always carry their type), every counter sample is
+    # in the counter stream; their number matches flowgen's summary.
+    strays = [f for f in recv if "type" not in f] + [c for c in counters if "type" in c]
+    if strays:
+        print("FAIL: a stream holds a message of the other type: %s" % strays[0])
+        return 1
     m = re.search(r"counter_samples=(\d+)", gen_err)
     want_counters = int(m.group(1)) if m else 0
     if counters or want_counters:
