@@ -10,4 +10,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential clang libclang-rt-14-dev meson ninja-build pkg-config python3 git \
 	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev libmaxminddb-dev \
 	libinih-dev check kcat \
-	help2man man-db dpkg-dev >/dev/null
+	help2man man-db dpkg-dev \
+	protobuf-compiler python3-protobuf >/dev/null
