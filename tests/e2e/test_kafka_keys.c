@@ -1,0 +1,347 @@
+/*
+ * The Kafka output's record key policy (--kafka-key) and compression
+ * (--kafka-compression), against a librdkafka mock cluster whose flow topic
+ * has 4 partitions, the layout of the embedded default:
+ *   exporter  every flow of one exporter in one partition, keyed by its address
+ *   flow      one exporter's flows spread over all 4 partitions; both
+ *             directions of a conversation share a key and a partition
+ *   none      no key; librdkafka's partitioner spreads records over time
+ * and every codec round-trips through librdkafka's consumer, an unknown
+ * codec or key policy is refused at open.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "encode/pb.h"
+#include "fc/err.h"
+#include "flow.pb-c.h"
+#include "metrics/metrics.h"
+#include "output/kafka.h"
+
+#define TOPIC "k-flows"
+#define CTOPIC "k-counters"
+#define NPARTS 4
+#define NFLOWS 2000u
+
+struct mock {
+	rd_kafka_t *rk;
+	rd_kafka_mock_cluster_t *mc;
+	const char *bootstraps;
+};
+
+static void mock_start(struct mock *mk)
+{
+	char errstr[256];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+	rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+	mk->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	ck_assert_msg(mk->rk != NULL, "%s", errstr);
+	mk->mc = rd_kafka_mock_cluster_new(mk->rk, 1);
+	ck_assert_ptr_nonnull(mk->mc);
+	ck_assert_int_eq(rd_kafka_mock_topic_create(mk->mc, TOPIC, NPARTS, 1), 0);
+	ck_assert_int_eq(rd_kafka_mock_topic_create(mk->mc, CTOPIC, 1, 1), 0);
+	mk->bootstraps = rd_kafka_mock_cluster_bootstraps(mk->mc);
+}
+
+static void mock_stop(struct mock *mk)
+{
+	rd_kafka_mock_cluster_destroy(mk->mc);
+	rd_kafka_destroy(mk->rk);
+}
+
+static void cfg_init(struct fc_config *c, const char *brokers, const char *key,
+		     const char *codec)
+{
+	memset(c, 0, sizeof(*c));
+	c->kafka_brokers = (char *)brokers;
+	c->kafka_topic = (char *)TOPIC;
+	c->kafka_counter_topic = (char *)CTOPIC;
+	c->kafka_key = (char *)key;
+	c->kafka_compression = (char *)codec;
+	c->kafka_flush_ms = 10000;
+	c->kafka_msgs_per_record = 1;
+}
+
+struct out {
+	void *priv;
+	struct fc_metrics *m;
+};
+
+static int out_open(struct out *o, const struct fc_config *cfg)
+{
+	int rc;
+
+	o->m = fc_metrics_new();
+	ck_assert_ptr_nonnull(o->m);
+	o->priv = calloc(1, fc_output_kafka.priv_size);
+	ck_assert_ptr_nonnull(o->priv);
+	rc = fc_output_kafka.open(o->priv, NULL, cfg, o->m);
+	if (rc)
+		fc_output_kafka.close(o->priv);
+	return rc;
+}
+
+static void out_free(struct out *o)
+{
+	free(o->priv);
+	fc_metrics_free(o->m);
+}
+
+/* Flow i of one exporter (192.0.2.1): many clients talking to a few
+ * servers; odd i is the reverse direction of flow i - 1. */
+static void write_flow(struct out *o, uint32_t i)
+{
+	static const uint8_t exporter[4] = {192, 0, 2, 1};
+	uint8_t client[4] = {10, (uint8_t)(i >> 9), (uint8_t)(i >> 1), 7};
+	uint8_t server[4] = {198, 51, 100, (uint8_t)(1 + (i >> 1) % 3)};
+	uint16_t cport = (uint16_t)(30000 + (i >> 1) % 20000);
+	bool rev = i & 1;
+	Flowpb__FlowMessage m;
+	uint8_t buf[FC_PB_MAX_FRAMED];
+	struct fc_msg msg = {.kind = FC_MSG_FLOW, .key = exporter, .key_len = 4};
+
+	flowpb__flow_message__init(&m);
+	m.type = FLOWPB__FLOW_MESSAGE__FLOW_TYPE__IPFIX;
+	m.bytes = 100 + i;
+	m.packets = 1;
+	m.proto = 6;
+	m.src_addr.len = m.dst_addr.len = 4;
+	m.src_addr.data = rev ? server : client;
+	m.dst_addr.data = rev ? client : server;
+	m.src_port = rev ? 443 : cport;
+	m.dst_port = rev ? cport : 443;
+	msg.pb = &m.base;
+	msg.framed = buf;
+	msg.framed_len = fc_pb_frame(&m.base, buf, sizeof(buf));
+	ck_assert_uint_gt(msg.framed_len, 0);
+	ck_assert_int_eq(fc_output_kafka.write(o->priv, &msg), 0);
+}
+
+struct spread {
+	size_t per_part[NPARTS];
+	size_t records;
+	size_t keyed;          /* records that carried a key */
+	size_t exporter_keyed; /* ... whose key was the exporter's address */
+	size_t pairs_split;    /* reverse flows in another partition than their forward */
+	size_t key_mismatch;   /* reverse flows whose key differs from their forward's */
+};
+
+/* Reads every partition to its end; records which partition and key each
+ * flow (by its bytes field, 100 + i) arrived with. */
+static void consume(const char *bootstraps, struct spread *s)
+{
+	char errstr[256];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *rkt;
+	int *part_of = calloc(NFLOWS, sizeof(int));
+	uint8_t(*key_of)[64] = calloc(NFLOWS, 64);
+	size_t *klen_of = calloc(NFLOWS, sizeof(size_t));
+
+	ck_assert(part_of && key_of && klen_of);
+	memset(s, 0, sizeof(*s));
+	rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, errstr, sizeof(errstr));
+	rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr));
+	rd_kafka_conf_set(conf, "fetch.wait.max.ms", "20", errstr, sizeof(errstr));
+	rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	ck_assert_msg(rk != NULL, "%s", errstr);
+	rkt = rd_kafka_topic_new(rk, TOPIC, NULL);
+	for (int32_t p = 0; p < NPARTS; p++) {
+		int idle = 0;
+
+		ck_assert_int_eq(rd_kafka_consume_start(rkt, p, RD_KAFKA_OFFSET_BEGINNING), 0);
+		for (;;) {
+			rd_kafka_message_t *msg = rd_kafka_consume(rkt, p, 500);
+			uint64_t len;
+			size_t hl;
+			Flowpb__FlowMessage *f;
+			uint32_t i;
+
+			if (!msg) {
+				ck_assert_msg(++idle < 20, "consumer got nothing for 10 s");
+				continue;
+			}
+			idle = 0;
+			if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+				rd_kafka_message_destroy(msg);
+				break;
+			}
+			ck_assert_msg(msg->err == 0, "consume: %s", rd_kafka_err2str(msg->err));
+			hl = fc_pb_varint_decode(msg->payload, msg->len, &len);
+			ck_assert_uint_gt(hl, 0);
+			ck_assert_uint_eq(hl + len, msg->len);
+			f = flowpb__flow_message__unpack(NULL, len, (const uint8_t *)msg->payload + hl);
+			ck_assert_ptr_nonnull(f);
+			ck_assert_uint_ge(f->bytes, 100);
+			i = (uint32_t)(f->bytes - 100);
+			ck_assert_uint_lt(i, NFLOWS);
+			flowpb__flow_message__free_unpacked(f, NULL);
+			part_of[i] = p;
+			klen_of[i] = msg->key_len < 64 ? msg->key_len : 64;
+			if (msg->key_len)
+				memcpy(key_of[i], msg->key, klen_of[i]);
+			s->per_part[p]++;
+			s->records++;
+			s->keyed += msg->key_len > 0;
+			s->exporter_keyed += msg->key_len == 4 && memcmp(msg->key, "\xc0\x00\x02\x01", 4) == 0;
+			rd_kafka_message_destroy(msg);
+		}
+		rd_kafka_consume_stop(rkt, p);
+	}
+	for (uint32_t i = 1; i < NFLOWS; i += 2) {
+		s->pairs_split += part_of[i] != part_of[i - 1];
+		s->key_mismatch += klen_of[i] != klen_of[i - 1] ||
+				   memcmp(key_of[i], key_of[i - 1], klen_of[i]) != 0;
+	}
+	rd_kafka_topic_destroy(rkt);
+	rd_kafka_destroy(rk);
+	free(part_of);
+	free(key_of);
+	free(klen_of);
+}
+
+/* Produces the NFLOWS flows with the given policy in 100 bursts 25 ms
+ * apart (longer than librdkafka's sticky-partition window, so keyless
+ * records get the chance to move), then reads them back. */
+static void run_policy(const char *policy, struct spread *s)
+{
+	struct mock mk;
+	struct fc_config cfg;
+	struct out o;
+
+	mock_start(&mk);
+	cfg_init(&cfg, mk.bootstraps, policy, NULL);
+	ck_assert_int_eq(out_open(&o, &cfg), 0);
+	for (uint32_t i = 0; i < NFLOWS; i++) {
+		write_flow(&o, i);
+		if (i % (NFLOWS / 100) == NFLOWS / 100 - 1) {
+			struct timespec ts = {0, 25 * 1000 * 1000};
+
+			fc_output_kafka.poll(o.priv);
+			nanosleep(&ts, NULL);
+		}
+	}
+	fc_output_kafka.close(o.priv);
+	ck_assert_uint_eq(fc_metrics_sum(o.m, "kafka_delivered_total"), NFLOWS);
+	out_free(&o);
+	consume(mk.bootstraps, s);
+	mock_stop(&mk);
+	printf("# --kafka-key %-8s partitions: %zu %zu %zu %zu\n", policy, s->per_part[0],
+	       s->per_part[1], s->per_part[2], s->per_part[3]);
+	ck_assert_uint_eq(s->records, NFLOWS);
+}
+
+START_TEST(key_exporter_one_partition)
+{
+	struct spread s;
+	size_t full = 0;
+
+	run_policy("exporter", &s);
+	ck_assert_uint_eq(s.exporter_keyed, NFLOWS);
+	for (int p = 0; p < NPARTS; p++)
+		full += s.per_part[p] == NFLOWS;
+	ck_assert_uint_eq(full, 1); /* one partition holds them all */
+}
+END_TEST
+
+START_TEST(key_flow_spreads_pairs_together)
+{
+	struct spread s;
+
+	run_policy("flow", &s);
+	ck_assert_uint_eq(s.keyed, NFLOWS);
+	ck_assert_uint_eq(s.exporter_keyed, 0);
+	/* 1000 conversations hashed over 4 partitions: each gets a fair share
+	 * (the expected 500 is about 14 standard deviations above 300). */
+	for (int p = 0; p < NPARTS; p++)
+		ck_assert_uint_gt(s.per_part[p], NFLOWS / 4 * 6 / 10);
+	ck_assert_uint_eq(s.key_mismatch, 0);
+	ck_assert_uint_eq(s.pairs_split, 0);
+}
+END_TEST
+
+START_TEST(key_none_spreads)
+{
+	struct spread s;
+
+	run_policy("none", &s);
+	ck_assert_uint_eq(s.keyed, 0);
+	/* 100 bursts, each on a partition librdkafka picks at random: every
+	 * partition gets some (missing one has odds of about 1e-12). */
+	for (int p = 0; p < NPARTS; p++)
+		ck_assert_uint_gt(s.per_part[p], 0);
+}
+END_TEST
+
+/* Every codec librdkafka offers goes through its consumer unchanged. */
+START_TEST(compression_codecs)
+{
+	static const char *const codecs[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+	const char *codec = codecs[_i];
+	struct mock mk;
+	struct fc_config cfg;
+	struct out o;
+	struct spread s;
+
+	mock_start(&mk);
+	cfg_init(&cfg, mk.bootstraps, "exporter", codec);
+	ck_assert_msg(out_open(&o, &cfg) == 0, "codec %s refused", codec);
+	for (uint32_t i = 0; i < NFLOWS; i++)
+		write_flow(&o, i);
+	fc_output_kafka.close(o.priv);
+	ck_assert_uint_eq(fc_metrics_sum(o.m, "kafka_delivered_total"), NFLOWS);
+	out_free(&o);
+	consume(mk.bootstraps, &s);
+	ck_assert_uint_eq(s.records, NFLOWS);
+	mock_stop(&mk);
+}
+END_TEST
+
+START_TEST(bad_policy_or_codec_refused)
+{
+	struct fc_config cfg;
+	struct out o;
+
+	cfg_init(&cfg, "127.0.0.1:1", "5tuple", NULL);
+	ck_assert_int_eq(out_open(&o, &cfg), FC_EINVAL);
+	out_free(&o);
+	cfg_init(&cfg, "127.0.0.1:1", "flow", "brotli");
+	ck_assert_int_eq(out_open(&o, &cfg), FC_EINVAL);
+	out_free(&o);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("kafka_keys");
+	TCase *tc = tcase_create("keys");
+	TCase *tz = tcase_create("compression");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tz, 60);
+	tcase_add_test(tc, key_exporter_one_partition);
+	tcase_add_test(tc, key_flow_spreads_pairs_together);
+	tcase_add_test(tc, key_none_spreads);
+	tcase_add_test(tc, bad_policy_or_codec_refused);
+	tcase_add_loop_test(tz, compression_codecs, 0, 5);
+	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tz);
+	fc_log_set_level("error");
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
