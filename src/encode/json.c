@@ -541,7 +541,8 @@ int fc_json_style_parse(const char *name, enum fc_json_style *out)
 
 int fc_json_write_msg(const ProtobufCMessage *m, enum fc_json_style style, FILE *out)
 {
-	char buf[16384];
+	/* Room for the largest framed message (FC_PB_MAX_FRAMED) as text. */
+	char buf[65536];
 	size_t n = fc_json_format_style(m, style, buf, sizeof(buf));
 
 	if (n == 0)

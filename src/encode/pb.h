@@ -24,9 +24,13 @@ struct fc_pb_flow {
 	char *strings[16]; /* const-stripped views of f's strings */
 };
 
-/* Largest framed message we produce: the schema's fixed fields and the
- * bounded arrays of struct fc_flow stay well below this. */
-#define FC_PB_MAX_FRAMED 4096
+/* Largest framed message we produce. The fixed fields and the bounded
+ * arrays of struct fc_flow take under 2 KiB, but the labels do not: a
+ * networks-file line (up to 4 KiB of name, role, site and AS name) can
+ * label both addresses and an exporter name can take 4 KiB more, ~14 KiB
+ * in all; a smaller bound dropped every flow of such a network as an
+ * encode error. */
+#define FC_PB_MAX_FRAMED 32768
 
 void fc_pb_flow_fill(const struct fc_flow *f, struct fc_pb_flow *s);
 
