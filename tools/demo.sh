@@ -6,11 +6,14 @@
 # final counters and exits 0.
 # DEMO_SECONDS=N stops it the same way after N seconds instead of waiting
 # for Ctrl-C (for scripts and CI).
-# usage: [DEMO_SECONDS=N] tools/demo.sh [BUILD_DIR]
+# Records are not compressed (the collector's default, as goflow2's), so any
+# Kafka client can read them; DEMO_COMPRESSION=gzip|snappy|lz4|zstd tries a
+# codec.
+# usage: [DEMO_SECONDS=N] [DEMO_COMPRESSION=CODEC] tools/demo.sh [BUILD_DIR]
 set -eu
 B=${1:-build}
 LOG=$(mktemp)
-"$B/src/collector" 2>"$LOG" &
+"$B/src/collector" --kafka-compression "${DEMO_COMPRESSION:-none}" 2>"$LOG" &
 PID=$!
 SHOWN=0
 # Ctrl-C reaches the collector with the shell (same process group); a

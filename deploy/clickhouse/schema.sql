@@ -7,6 +7,14 @@
 -- (IPv4 as ::ffff:a.b.c.d) and nanoseconds into DateTime64.
 -- Columns are matched to message fields by name; fields not listed are
 -- skipped, so the schema may grow without touching this file.
+--
+-- Volumes: bytes/packets are as exported (sampled); bytes_scaled and
+-- packets_scaled are present on every flow, multiplied by the sampling rate,
+-- and equal to bytes/packets where the rate is 1 or unknown. Sum
+-- bytes_scaled for traffic volume across all exporters, e.g.
+--   SELECT src_as, sum(bytes_scaled) FROM flows.flows GROUP BY src_as;
+-- sampling_rate_unknown = 1 marks flows whose exporter announced no rate
+-- (and none was configured): their scaled volume may be an undercount.
 
 CREATE DATABASE IF NOT EXISTS flows;
 
@@ -54,6 +62,7 @@ CREATE TABLE IF NOT EXISTS flows.flows_kafka
     exporter_port UInt32,
     bytes_scaled UInt64,
     packets_scaled UInt64,
+    sampling_rate_unknown Bool,
     flow_direction Enum8('DIRECTION_UNKNOWN' = 0, 'INGRESS' = 1, 'EGRESS' = 2),
     in_if_name String,
     out_if_name String
@@ -84,6 +93,7 @@ CREATE TABLE IF NOT EXISTS flows.flows
     packets UInt64,
     bytes_scaled UInt64,
     packets_scaled UInt64,
+    sampling_rate_unknown Bool,
     src_addr IPv6,
     dst_addr IPv6,
     etype UInt16,
@@ -144,6 +154,7 @@ SELECT
     packets,
     bytes_scaled,
     packets_scaled,
+    sampling_rate_unknown,
     fc_bytes_to_ipv6(src_addr) AS src_addr,
     fc_bytes_to_ipv6(dst_addr) AS dst_addr,
     etype,
