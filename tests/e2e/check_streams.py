@@ -203,6 +203,10 @@ def check_capture(a, ck, pcap, tmp, want_flows=None, want_counters=None):
     ng = ck.json_file(G, True, label + " (goflow2 style)") if rc == 0 else -1
     if ng != nf:
         ck.fail("%s: goflow2-style JSON has %d lines, want %d" % (label, ng, nf))
+    # flowcat prints the flow file in that style exactly as the collector does.
+    rc, out, _ = run([a.flowcat, "-q", "--json-style", "goflow2", "-f", F])
+    if rc != 0 or out != open(G).read():
+        ck.fail("%s: flowcat --json-style goflow2 differs from the collector's" % label)
 
     # No counters output: flows unchanged, counter samples dropped and counted.
     rc, _, err = run([a.collector, "--pcap", pcap, "--output", "file:" + F])
