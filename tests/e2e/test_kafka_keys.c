@@ -58,17 +58,35 @@ static void mock_stop(struct mock *mk)
 	rd_kafka_destroy(mk->rk);
 }
 
+/* struct fc_config owns its strings (char *): copies, freed by cfg_fini. */
+static char *keep(const char *s)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	ck_assert(!s || d);
+	return d;
+}
+
 static void cfg_init(struct fc_config *c, const char *brokers, const char *key,
 		     const char *codec)
 {
 	memset(c, 0, sizeof(*c));
-	c->kafka_brokers = (char *)brokers;
-	c->kafka_topic = (char *)TOPIC;
-	c->kafka_counter_topic = (char *)CTOPIC;
-	c->kafka_key = (char *)key;
-	c->kafka_compression = (char *)codec;
+	c->kafka_brokers = keep(brokers);
+	c->kafka_topic = keep(TOPIC);
+	c->kafka_counter_topic = keep(CTOPIC);
+	c->kafka_key = keep(key);
+	c->kafka_compression = keep(codec);
 	c->kafka_flush_ms = 10000;
 	c->kafka_msgs_per_record = 1;
+}
+
+static void cfg_fini(struct fc_config *c)
+{
+	free(c->kafka_brokers);
+	free(c->kafka_topic);
+	free(c->kafka_counter_topic);
+	free(c->kafka_key);
+	free(c->kafka_compression);
 }
 
 struct out {
@@ -234,6 +252,7 @@ static void run_policy(const char *policy, struct spread *s)
 	fc_output_kafka.close(o.priv);
 	ck_assert_uint_eq(fc_metrics_sum(o.m, "kafka_delivered_total"), NFLOWS);
 	out_free(&o);
+	cfg_fini(&cfg);
 	consume(mk.bootstraps, s);
 	mock_stop(&mk);
 	printf("# --kafka-key %-8s partitions: %zu %zu %zu %zu\n", policy, s->per_part[0],
@@ -301,6 +320,7 @@ START_TEST(compression_codecs)
 	fc_output_kafka.close(o.priv);
 	ck_assert_uint_eq(fc_metrics_sum(o.m, "kafka_delivered_total"), NFLOWS);
 	out_free(&o);
+	cfg_fini(&cfg);
 	consume(mk.bootstraps, &s);
 	ck_assert_uint_eq(s.records, NFLOWS);
 	mock_stop(&mk);
@@ -315,9 +335,11 @@ START_TEST(bad_policy_or_codec_refused)
 	cfg_init(&cfg, "127.0.0.1:1", "5tuple", NULL);
 	ck_assert_int_eq(out_open(&o, &cfg), FC_EINVAL);
 	out_free(&o);
+	cfg_fini(&cfg);
 	cfg_init(&cfg, "127.0.0.1:1", "flow", "brotli");
 	ck_assert_int_eq(out_open(&o, &cfg), FC_EINVAL);
 	out_free(&o);
+	cfg_fini(&cfg);
 }
 END_TEST
 
