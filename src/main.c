@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "encode/json.h"
 #include "fc/err.h"
 #include "fc/input.h"
 #include "fc/output.h"
@@ -268,6 +269,16 @@ int main(int argc, char **argv)
 	if (fc_log_set_level(cfg.log_level) != 0) {
 		fc_log(FC_LOG_ERROR, "unknown --log-level '%s'", cfg.log_level);
 		goto out;
+	}
+	{
+		enum fc_json_style style;
+
+		/* Checked here too: with no JSON output nothing else would. */
+		if (fc_json_style_parse(cfg.json_style, &style) != 0) {
+			fc_log(FC_LOG_ERROR, "--json-style %s: expected native or goflow2",
+			       cfg.json_style);
+			goto out;
+		}
 	}
 	if (cfg.workers > 1 && cfg.template_file && !cfg.pcap) {
 		/* Each worker has its own template engine; one file cannot hold
