@@ -32,6 +32,7 @@ struct file_out {
 	bool lock_init;
 	uint64_t *written;
 	uint64_t *errors;
+	uint64_t pending; /* messages in stdio's buffer, not yet known written */
 	char path[256];
 };
 
@@ -66,7 +67,7 @@ static int open_common(struct file_out *o, const char *arg, const struct fc_conf
 	o->lock_init = true;
 	snprintf(labels, sizeof(labels), "output=\"%s\"", json ? "json" : "file");
 	o->written = fc_metrics_counter(m, "output_messages_total", labels,
-					"messages written by output");
+					"messages written by output (file outputs: once flushed)");
 	o->errors = fc_metrics_counter(m, "output_errors_total", labels,
 				       "messages an output failed to write (dropped)");
 	return 0;
@@ -92,13 +93,30 @@ static int write_msg(void *priv, const struct fc_msg *msg)
 		rc = fc_json_write_msg(msg->pb, o->style, o->f);
 	else if (fwrite(msg->framed, 1, msg->framed_len, o->f) != msg->framed_len)
 		rc = FC_ESYS;
-	/* Counted under the lock: workers share this output. */
-	if (rc)
-		(*o->errors)++;
-	else
-		(*o->written)++;
+	/* Counted under the lock: workers share this output. A message is
+	 * written once stdio has flushed it; a failed write is stdio failing
+	 * to flush its buffer, so what it held is lost with this one. */
+	if (rc == FC_ESYS) {
+		*o->errors += o->pending + 1;
+		o->pending = 0;
+	} else if (rc) {
+		(*o->errors)++; /* this message alone (too large for JSON) */
+	} else {
+		o->pending++;
+	}
 	pthread_mutex_unlock(&o->lock);
 	return rc;
+}
+
+/* Settles the buffered messages after a flush: written or lost. Called
+ * with the lock held (or alone, on close). */
+static void settle(struct file_out *o, bool flushed)
+{
+	if (flushed)
+		*o->written += o->pending;
+	else
+		*o->errors += o->pending;
+	o->pending = 0;
 }
 
 static void poll_file(void *priv)
@@ -106,8 +124,7 @@ static void poll_file(void *priv)
 	struct file_out *o = priv;
 
 	pthread_mutex_lock(&o->lock);
-	if (fflush(o->f) != 0)
-		(*o->errors)++;
+	settle(o, fflush(o->f) == 0);
 	pthread_mutex_unlock(&o->lock);
 }
 
@@ -116,8 +133,11 @@ static void close_file(void *priv)
 	struct file_out *o = priv;
 
 	if (o->f) {
-		if ((o->is_stdout ? fflush(o->f) : fclose(o->f)) != 0)
+		bool ok = (o->is_stdout ? fflush(o->f) : fclose(o->f)) == 0;
+
+		if (!ok)
 			fc_log(FC_LOG_ERROR, "writing %s failed: %s", o->path, strerror(errno));
+		settle(o, ok);
 		o->f = NULL;
 	}
 	if (o->lock_init)

@@ -6,8 +6,10 @@ item 7, the outputs part). Needs no testdata: flowgen writes the captures.
    two counters outputs: each flow output holds every published flow
    (the two files byte-identical, the two JSON files the same flows), each
    counters output every counter sample, the counters agree.
-2. A flow output that cannot be written (/dev/full): its losses are counted
-   in output_errors_total{output="file"} and drops_total{reason="output"},
+2. A flow output that cannot be written (/dev/full): every flow it loses,
+   including those stdio had buffered, is counted in
+   output_errors_total{output="file"} (none in output_messages_total), the
+   writes refused at once also in drops_total{reason="output"},
    and the other output of the same run still receives every flow.
 3. Labels as long as the networks and exporter-names files allow (a 4 KiB
    line for each): ~12 KiB of text per flow must still encode;
@@ -130,6 +132,9 @@ def output_drops(a, tmp):
         fail("a failing file output was not counted")
     if drops > errors:
         fail("more drops than output errors")
+    # Nothing reached /dev/full: every flow is counted lost, none written.
+    if written != 0 or errors != 3000:
+        fail("/dev/full: written=%s errors=%s, want 0 and 3000" % (written, errors))
     if len(lines(j)) != 3000:
         fail("the healthy output got %d flows, want 3000" % len(lines(j)))
 
