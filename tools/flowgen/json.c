@@ -101,6 +101,13 @@ static void arr(struct jw *j, const char *k, const uint32_t *v, uint32_t n)
 	jw_printf(j, "]");
 }
 
+static uint64_t scaled(uint64_t v, uint64_t rate)
+{
+	if (rate <= 1)
+		return v;
+	return v > UINT64_MAX / rate ? UINT64_MAX : v * rate;
+}
+
 size_t fg_flow_json(const struct fc_flow *f, char *buf, size_t cap)
 {
 	static const char *const types[] = {"FLOWUNKNOWN", "SFLOW_5", "NETFLOW_V5", "NETFLOW_V9",
@@ -161,6 +168,10 @@ size_t fg_flow_json(const struct fc_flow *f, char *buf, size_t cap)
 	str(&j, "dst_country", f->dst_country);
 	str(&j, "exporter_name", f->exporter_name);
 	num(&j, "exporter_port", f->exporter_port);
+	/* On every flow, as the collector writes them: scaled by the rate,
+	 * the raw value when the rate is 1 or unknown. */
+	num(&j, "bytes_scaled", scaled(f->bytes, f->sampling_rate));
+	num(&j, "packets_scaled", scaled(f->packets, f->sampling_rate));
 	if (f->flow_direction && f->flow_direction < 3) {
 		key(&j, "flow_direction");
 		jw_printf(&j, "\"%s\"", dirs[f->flow_direction]);
@@ -171,6 +182,10 @@ size_t fg_flow_json(const struct fc_flow *f, char *buf, size_t cap)
 	}
 	num(&j, "flow_end_reason", f->flow_end_reason);
 	num(&j, "sampler_id", f->sampler_id);
+	if (f->sampling_rate == 0) {
+		key(&j, "sampling_rate_unknown");
+		jw_printf(&j, "true");
+	}
 	jw_printf(&j, "}");
 	return j.err ? 0 : j.len;
 }
