@@ -14,22 +14,47 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "core/hash.h"
+#include "decode/ipfix.h"
 #include "decode/netflow5.h"
 #include "decode/netflow9.h"
-#include "decode/ipfix.h"
-#include "template/cache.h"
+#include "decode/nfv9_ipfix.h"
 #include "decode/sflow.h"
-#include "fc/err.h"
 #include "metrics/metrics.h"
+#include "template/store.h"
 
-#define EXPORTERS_MAX 65536
-
-struct fc_exporter_slot {
-	bool used;
-	struct fc_addr addr;
+/* Per-protocol counter slots (registered in the metrics registry). */
+struct proto_metrics {
 	uint64_t *datagrams;
 	uint64_t *flows;
-	uint64_t *errors;
+	uint64_t *errors[FC_ERR_COUNT]; /* by fc_err_index; [0] = unknown code */
+};
+
+/* Per-exporter state, keyed by address only: port changes (NAT) must not
+ * mint new label sets. The plain numbers feed fc_decoder_visit_exporters;
+ * the registry slots feed /metrics (and may be the registry's shared
+ * overflow slot). */
+struct exporter_slot {
+	bool used;
+	struct fc_exporter_info info;
+	uint64_t hash;
+	uint64_t *datagrams, *flows, *seq_lost;
+	uint64_t *errors[FC_ERR_COUNT]; /* registered on first use */
+};
+
+struct fc_decoder {
+	struct fc_metrics *metrics;
+	struct fc_sink sink;
+	struct proto_metrics pm[FC_PROTO_COUNT];
+	uint64_t *exporters_over_cap; /* datagrams from exporters past the cap */
+	struct exporter_slot *exporters; /* open addressing, linear probing */
+	size_t n_exporters, cap_exporters, max_exporters;
+	uint64_t clock_ns;
+	uint64_t scratch_flows, scratch_lost; /* exporter counters past the cap */
+	struct fc_nf5_state *nf5;
+	struct fc_tmpl_store *tmpl;
+	struct fc_nfx_state *nfx;
+	struct fc_sflow_state *sflow;
 };
 
 static const char *const proto_names[FC_PROTO_COUNT] = {"unknown", "nf5", "nf9", "ipfix", "sflow"};
@@ -71,31 +96,41 @@ static void register_proto_metrics(struct fc_decoder *d)
 							"export datagrams by protocol");
 		d->pm[p].flows = fc_metrics_counter(d->metrics, "flows_decoded_total", labels,
 						    "flow records decoded by protocol");
-		for (int e = 1; e < FC_ERR_COUNT; e++) {
-			snprintf(labels, sizeof(labels), "proto=\"%s\",reason=\"%s\"", proto_names[p],
-				 fc_err_name(-e));
+		/* e = 0 is a code outside enum fc_err: its own "unknown" label */
+		for (int e = 0; e < FC_ERR_COUNT; e++) {
+			snprintf(labels, sizeof(labels), "proto=\"%s\",reason=\"%s\"",
+				 proto_names[p], e ? fc_err_name(-e) : "unknown");
 			d->pm[p].errors[e] = fc_metrics_counter(
 				d->metrics, "decode_errors_total", labels,
 				"datagrams or sets skipped by the decoders, by protocol and reason");
 		}
-		d->pm[p].errors[0] = d->pm[p].errors[1];
 	}
 	d->exporters_over_cap = fc_metrics_counter(
 		d->metrics, "exporters_over_cap_total", NULL,
 		"datagrams from exporters beyond the per-exporter counter cap (still decoded)");
 }
 
+static void on_tmpl_event(void *ctx, const struct fc_tmpl_event *ev)
+{
+	struct fc_decoder *d = ctx;
+
+	if (d->sink.tmpl_event)
+		d->sink.tmpl_event(d->sink.ctx, ev);
+}
+
 struct fc_decoder *fc_decoder_new(const struct fc_config *cfg, struct fc_metrics *m,
 				  const struct fc_sink *sink)
 {
 	struct fc_decoder *d = calloc(1, sizeof(*d));
+	struct fc_tmpl_hooks hooks = {.resolve = fc_nfx_resolve, .event = on_tmpl_event};
 
 	if (!d)
 		return NULL;
-	d->cfg = cfg;
+	hooks.ctx = d;
 	d->metrics = m;
 	d->sink = *sink;
 	register_proto_metrics(d);
+	d->max_exporters = FC_DECODE_EXPORTERS_MAX;
 	d->cap_exporters = 64;
 	d->exporters = calloc(d->cap_exporters, sizeof(*d->exporters));
 	if (!d->exporters)
@@ -103,10 +138,13 @@ struct fc_decoder *fc_decoder_new(const struct fc_config *cfg, struct fc_metrics
 	d->nf5 = fc_nf5_state_new(m);
 	if (!d->nf5)
 		goto fail;
-	d->tmpl = fc_tmpl_engine_new(cfg, m);
+	d->tmpl = fc_tmpl_store_new(cfg, m, &hooks);
 	if (!d->tmpl)
 		goto fail;
-	d->sflow = fc_sflow_state_new(m);
+	d->nfx = fc_nfx_state_new(m, d->tmpl);
+	if (!d->nfx)
+		goto fail;
+	d->sflow = fc_sflow_state_new(m, cfg->sflow_max_samples, cfg->sflow_max_records);
 	if (!d->sflow)
 		goto fail;
 	return d;
@@ -120,35 +158,40 @@ void fc_decoder_free(struct fc_decoder *d)
 	if (!d)
 		return;
 	fc_nf5_state_free(d->nf5);
-	fc_tmpl_engine_free(d->tmpl);
+	fc_nfx_state_free(d->nfx);
+	fc_tmpl_store_free(d->tmpl);
 	fc_sflow_state_free(d->sflow);
 	free(d->exporters);
 	free(d);
 }
 
-static uint64_t addr_hash(const struct fc_addr *a)
+void fc_decoder_set_max_exporters(struct fc_decoder *d, size_t n)
 {
-	uint64_t h = 1469598103934665603ull ^ a->family;
-
-	for (unsigned i = 0; i < fc_addr_len(a); i++)
-		h = (h ^ a->a[i]) * 1099511628211ull;
-	return h;
+	d->max_exporters = n ? n : 1;
 }
 
+static uint64_t addr_hash(const struct fc_addr *a)
+{
+	uint64_t h = fc_hash(FC_HASH_SEED, &a->family, sizeof(a->family));
+
+	return fc_hash(h, a->a, fc_addr_len(a));
+}
+
+/* Doubles the table; on failure the old one stays as it was. */
 static int exporters_grow(struct fc_decoder *d)
 {
 	size_t ncap = d->cap_exporters * 2;
-	struct fc_exporter_slot *n = calloc(ncap, sizeof(*n));
+	struct exporter_slot *n = calloc(ncap, sizeof(*n));
 
 	if (!n)
 		return FC_ENOMEM;
 	for (size_t i = 0; i < d->cap_exporters; i++) {
-		struct fc_exporter_slot *s = &d->exporters[i];
+		const struct exporter_slot *s = &d->exporters[i];
 		size_t j;
 
 		if (!s->used)
 			continue;
-		j = addr_hash(&s->addr) & (ncap - 1);
+		j = s->hash & (ncap - 1);
 		while (n[j].used)
 			j = (j + 1) & (ncap - 1);
 		n[j] = *s;
@@ -159,91 +202,117 @@ static int exporters_grow(struct fc_decoder *d)
 	return 0;
 }
 
-/* Per-exporter counters, keyed by address only: port changes (NAT) must not
- * mint new label sets. NULL past the cap or on ENOMEM. */
-static struct fc_exporter_slot *exporter_get(struct fc_decoder *d, const struct fc_addr *a)
+static void exporter_register(struct fc_decoder *d, struct exporter_slot *s)
 {
-	size_t mask = d->cap_exporters - 1;
-	size_t i = addr_hash(a) & mask;
 	char ip[FC_ADDR_STRLEN], labels[96];
-	struct fc_exporter_slot *s;
 
-	while (d->exporters[i].used) {
-		if (fc_addr_eq(&d->exporters[i].addr, a))
-			return &d->exporters[i];
-		i = (i + 1) & mask;
-	}
-	if (d->n_exporters >= EXPORTERS_MAX)
-		return NULL;
-	if ((d->n_exporters + 1) * 2 > d->cap_exporters) {
-		if (exporters_grow(d) != 0)
-			return NULL;
-		return exporter_get(d, a);
-	}
-	s = &d->exporters[i];
-	s->used = true;
-	s->addr = *a;
-	d->n_exporters++;
-	snprintf(labels, sizeof(labels), "exporter=\"%s\"", fc_addr_str(a, ip));
+	snprintf(labels, sizeof(labels), "exporter=\"%s\"", fc_addr_str(&s->info.addr, ip));
 	s->datagrams = fc_metrics_counter(d->metrics, "exporter_datagrams_total", labels,
 					  "export datagrams by exporter");
 	s->flows = fc_metrics_counter(d->metrics, "exporter_flows_total", labels,
 				      "flow records decoded by exporter");
-	s->errors = fc_metrics_counter(d->metrics, "exporter_decode_errors_total", labels,
-				       "decode errors by exporter");
+	s->seq_lost = fc_metrics_counter(d->metrics, "exporter_sequence_lost_total", labels,
+		"sequence losses by exporter, in the unit its protocol numbers "
+		"(v5/IPFIX flows, v9 packets, sFlow datagrams)");
+}
+
+/* Counters of exporter g->src, created on its first datagram. NULL past
+ * the cap or on ENOMEM (the datagram is still decoded). */
+static struct exporter_slot *exporter_get(struct fc_decoder *d, const struct fc_dgram *g,
+					  enum fc_proto p)
+{
+	uint64_t h = addr_hash(&g->src);
+	size_t mask = d->cap_exporters - 1;
+	size_t i = h & mask;
+	struct exporter_slot *s;
+
+	while (d->exporters[i].used) {
+		if (d->exporters[i].hash == h && fc_addr_eq(&d->exporters[i].info.addr, &g->src))
+			return &d->exporters[i];
+		i = (i + 1) & mask;
+	}
+	if (d->n_exporters >= d->max_exporters)
+		return NULL;
+	if ((d->n_exporters + 1) * 2 > d->cap_exporters) {
+		if (exporters_grow(d) != 0)
+			return NULL;
+		return exporter_get(d, g, p);
+	}
+	s = &d->exporters[i];
+	s->used = true;
+	s->hash = h;
+	s->info.addr = g->src;
+	s->info.first_ns = g->time_ns;
+	d->n_exporters++;
+	exporter_register(d, s);
+	if (d->sink.exporter_new)
+		d->sink.exporter_new(d->sink.ctx, g, p);
 	return s;
 }
 
-void fc_decode_emit_flow(struct fc_decoder *d, enum fc_proto p, struct fc_flow *f)
+static int dispatch(struct fc_decoder *d, enum fc_proto p, const struct fc_emit *out,
+		    const struct fc_dgram *g)
 {
-	(*d->pm[p].flows)++;
-	if (d->cur)
-		(*d->cur->flows)++;
-	d->sink.flow(d->sink.ctx, f);
-}
-
-void fc_decode_emit_counter(struct fc_decoder *d, const struct fc_counter *c)
-{
-	if (d->sink.counter)
-		d->sink.counter(d->sink.ctx, c);
+	switch (p) {
+	case FC_PROTO_NF5:
+		return fc_nf5_decode(d->nf5, out, g);
+	case FC_PROTO_SFLOW:
+		return fc_sflow_decode(d->sflow, out, g);
+	case FC_PROTO_NF9:
+		return fc_nf9_decode(d->nfx, out, g);
+	case FC_PROTO_IPFIX:
+		return fc_ipfix_decode(d->nfx, out, g);
+	default:
+		return FC_EVERSION;
+	}
 }
 
 int fc_decode_datagram(struct fc_decoder *d, const struct fc_dgram *g)
 {
 	enum fc_proto p = fc_decode_sniff(g->data, g->len);
+	struct exporter_slot *x = exporter_get(d, g, p);
+	struct fc_emit out = {
+		.flow = d->sink.flow, .counter = d->sink.counter, .ctx = d->sink.ctx,
+		.flows = d->pm[p].flows,
+	};
+	uint64_t flows = 0, lost = 0;
 	int rc;
 
-	d->cur = exporter_get(d, &g->src);
-	if (d->cur)
-		(*d->cur->datagrams)++;
-	else
-		(*d->exporters_over_cap)++;
+	if (g->time_ns > d->clock_ns)
+		d->clock_ns = g->time_ns;
 	(*d->pm[p].datagrams)++;
-	d->cur_proto = p;
-
-	switch (p) {
-	case FC_PROTO_NF5:
-		rc = fc_nf5_decode(d, g);
-		break;
-	case FC_PROTO_SFLOW:
-		rc = fc_sflow_decode(d, g);
-		break;
-	case FC_PROTO_NF9:
-		rc = fc_nf9_decode(d, g);
-		break;
-	case FC_PROTO_IPFIX:
-		rc = fc_ipfix_decode(d, g);
-		break;
-	default:
-		rc = FC_EVERSION;
-		break;
-	}
-	if (rc < 0) {
+	if (!x)
+		(*d->exporters_over_cap)++;
+	out.exp_flows = &flows;
+	out.exp_seq_lost = &lost;
+	rc = dispatch(d, p, &out, g);
+	if (rc < 0)
 		(*d->pm[p].errors[fc_err_index(rc)])++;
-		if (d->cur)
-			(*d->cur->errors)++;
+	if (!x)
+		return rc;
+	x->info.port = g->src_port;
+	x->info.proto = p;
+	x->info.last_ns = g->time_ns;
+	x->info.datagrams++;
+	x->info.flows += flows;
+	x->info.seq_lost += lost;
+	(*x->datagrams)++;
+	*x->flows += flows;
+	*x->seq_lost += lost;
+	if (rc < 0) {
+		unsigned e = fc_err_index(rc);
+
+		x->info.errors[e]++;
+		if (!x->errors[e]) {
+			char ip[FC_ADDR_STRLEN], labels[128];
+
+			snprintf(labels, sizeof(labels), "exporter=\"%s\",reason=\"%s\"",
+				 fc_addr_str(&x->info.addr, ip), e ? fc_err_name(rc) : "unknown");
+			x->errors[e] = fc_metrics_counter(d->metrics, "exporter_decode_errors_total",
+							  labels, "decode errors by exporter and reason");
+		}
+		(*x->errors[e])++;
 	}
-	d->cur = NULL;
 	return rc;
 }
 
@@ -255,4 +324,24 @@ void fc_decoder_tick(struct fc_decoder *d, uint64_t now_ns)
 void fc_decoder_finish(struct fc_decoder *d)
 {
 	fc_tmpl_finish(d->tmpl);
+}
+
+size_t fc_decoder_visit_exporters(const struct fc_decoder *d,
+				  void (*fn)(void *ctx, const struct fc_exporter_info *x),
+				  void *ctx)
+{
+	for (size_t i = 0; i < d->cap_exporters; i++)
+		if (d->exporters[i].used)
+			fn(ctx, &d->exporters[i].info);
+	return d->n_exporters;
+}
+
+const struct fc_tmpl_store *fc_decoder_templates(const struct fc_decoder *d)
+{
+	return d->tmpl;
+}
+
+uint64_t fc_decoder_clock_ns(const struct fc_decoder *d)
+{
+	return d->clock_ns;
 }

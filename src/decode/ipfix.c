@@ -19,15 +19,6 @@
 #include "decode/nfv9_ipfix.h"
 #include "fc/err.h"
 
-size_t fc_ipfix_varlen(struct fc_cur *c)
-{
-	size_t len = fc_cur_u8(c);
-
-	if (len == 255)
-		len = fc_cur_be16(c);
-	return len;
-}
-
 static int ipfix_read_template(struct fc_cur *c, bool options, struct fc_tmpl *t, size_t cap)
 {
 	uint16_t id, n, nscope = 0;
@@ -75,15 +66,15 @@ static int ipfix_read_template(struct fc_cur *c, bool options, struct fc_tmpl *t
 
 static const struct fc_nfx_proto ipfix_proto = {
 	.version = 10,
-	.proto = FC_PROTO_IPFIX,
 	.type = FC_FLOW_IPFIX,
 	.tmpl_set_id = 2,
 	.opt_set_id = 3,
 	.read_template = ipfix_read_template,
 };
 
-int fc_ipfix_decode(struct fc_decoder *d, const struct fc_dgram *g)
+int fc_ipfix_decode(struct fc_nfx_state *s, const struct fc_emit *out, const struct fc_dgram *g)
 {
+	struct fc_nfx_ctx x = {.s = s, .out = out};
 	struct fc_cur c;
 	int rc = 0;
 	bool first = true;
@@ -116,7 +107,7 @@ int fc_ipfix_decode(struct fc_decoder *d, const struct fc_dgram *g)
 		}
 		fc_cur_sub(&c, (size_t)len - FC_IPFIX_HEADER_LEN, &body);
 		m.export_ns = (uint64_t)secs * 1000000000ull;
-		r = fc_nfx_walk(d, &m, &body);
+		r = fc_nfx_walk(&x, &m, &body);
 		if (r < 0 && rc == 0)
 			rc = r;
 		first = false;

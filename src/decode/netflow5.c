@@ -19,6 +19,8 @@
 
 #include <stdlib.h>
 
+#include "core/hash.h"
+#include "core/uptime.h"
 #include "fc/cursor.h"
 #include "fc/err.h"
 #include "metrics/metrics.h"
@@ -63,29 +65,23 @@ void fc_nf5_state_free(struct fc_nf5_state *s)
 	free(s);
 }
 
-uint64_t fc_uptime_to_unix_ns(uint64_t export_ns, uint32_t uptime_ms, uint32_t ts_ms)
+/* Returns the flows lost before this datagram (0 for a new engine). */
+static uint64_t track_sequence(struct fc_nf5_state *s, const struct fc_dgram *g,
+			       uint16_t engine, uint32_t seq, uint32_t count)
 {
-	int64_t age_ms = (int32_t)(uptime_ms - ts_ms);
-	int64_t t = (int64_t)export_ns - age_ms * 1000000;
-
-	return t > 0 ? (uint64_t)t : 0;
-}
-
-static void track_sequence(struct fc_nf5_state *s, const struct fc_dgram *g, uint16_t engine,
-			   uint32_t seq, uint32_t count)
-{
-	uint64_t h = (uint64_t)engine * 31 + g->src_port;
+	uint64_t h = fc_hash(FC_HASH_SEED, &engine, sizeof(engine));
+	uint64_t lost = 0;
 	struct seq_slot *slot;
 
-	for (unsigned i = 0; i < fc_addr_len(&g->src); i++)
-		h = h * 131 + g->src.a[i];
+	h = fc_hash(h, &g->src_port, sizeof(g->src_port));
+	h = fc_hash(h, g->src.a, fc_addr_len(&g->src));
 	slot = &s->slots[h % SEQ_SLOTS];
 	if (slot->used && slot->port == g->src_port && slot->engine == engine &&
 	    fc_addr_eq(&slot->addr, &g->src)) {
 		int32_t gap = (int32_t)(seq - slot->next);
 
 		if (gap > 0)
-			*s->lost_flows += (uint64_t)gap;
+			lost = (uint64_t)gap;
 		else if (gap < 0)
 			(*s->seq_resets)++;
 	}
@@ -94,11 +90,12 @@ static void track_sequence(struct fc_nf5_state *s, const struct fc_dgram *g, uin
 	slot->port = g->src_port;
 	slot->engine = engine;
 	slot->next = seq + count;
+	*s->lost_flows += lost;
+	return lost;
 }
 
-int fc_nf5_decode(struct fc_decoder *d, const struct fc_dgram *g)
+int fc_nf5_decode(struct fc_nf5_state *s, const struct fc_emit *out, const struct fc_dgram *g)
 {
-	struct fc_nf5_state *s = d->nf5;
 	struct fc_cur c;
 	uint16_t count, sampling;
 	uint32_t uptime, secs, nsecs, seq;
@@ -135,7 +132,8 @@ int fc_nf5_decode(struct fc_decoder *d, const struct fc_dgram *g)
 
 	export_ns = (uint64_t)secs * 1000000000ull + (nsecs < 1000000000u ? nsecs : 0);
 	rate = sampling & 0x3fff; /* low 14 bits: interval; top 2: mode */
-	track_sequence(s, g, (uint16_t)(engine_type << 8 | engine_id), seq, count);
+	*out->exp_seq_lost += track_sequence(s, g, (uint16_t)(engine_type << 8 | engine_id), seq,
+					     count);
 
 	for (size_t i = 0; i < fit; i++) {
 		struct fc_flow f;
@@ -182,7 +180,7 @@ int fc_nf5_decode(struct fc_decoder *d, const struct fc_dgram *g)
 			f.icmp_type = f.dst_port >> 8;
 			f.icmp_code = f.dst_port & 0xff;
 		}
-		fc_decode_emit_flow(d, FC_PROTO_NF5, &f);
+		fc_emit_flow(out, &f);
 	}
 	return rc;
 }

@@ -87,15 +87,15 @@ static int nf9_read_template(struct fc_cur *c, bool options, struct fc_tmpl *t, 
 
 static const struct fc_nfx_proto nf9_proto = {
 	.version = 9,
-	.proto = FC_PROTO_NF9,
 	.type = FC_FLOW_NF9,
 	.tmpl_set_id = 0,
 	.opt_set_id = 1,
 	.read_template = nf9_read_template,
 };
 
-int fc_nf9_decode(struct fc_decoder *d, const struct fc_dgram *g)
+int fc_nf9_decode(struct fc_nfx_state *s, const struct fc_emit *out, const struct fc_dgram *g)
 {
+	struct fc_nfx_ctx x = {.s = s, .out = out};
 	struct fc_nfx_msg m = {.p = &nf9_proto, .g = g};
 	struct fc_cur c;
 	uint32_t secs;
@@ -110,5 +110,5 @@ int fc_nf9_decode(struct fc_decoder *d, const struct fc_dgram *g)
 	if (c.err)
 		return FC_ETRUNC;
 	m.export_ns = (uint64_t)secs * 1000000000ull;
-	return fc_nfx_walk(d, &m, &c);
+	return fc_nfx_walk(&x, &m, &c);
 }

@@ -5,14 +5,14 @@
 #ifndef FC_NETFLOW9_H
 #define FC_NETFLOW9_H
 
-#include "decode/decode.h"
+#include "decode/nfv9_ipfix.h"
 
 #define FC_NF9_HEADER_LEN 20
 
-/* Decodes one v9 datagram, emitting flows through d's sink; templates,
- * options and held data live in d->tmpl. The header Count is ignored:
+/* Decodes one v9 datagram, emitting flows through out; templates, options
+ * and held data live in s's template store. The header Count is ignored:
  * flowsets are walked by their lengths to the end of the datagram.
  * Returns 0 or the first fc_err met (later flowsets are still decoded). */
-int fc_nf9_decode(struct fc_decoder *d, const struct fc_dgram *g);
+int fc_nf9_decode(struct fc_nfx_state *s, const struct fc_emit *out, const struct fc_dgram *g);
 
 #endif

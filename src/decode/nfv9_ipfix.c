@@ -15,12 +15,68 @@
  */
 #include "decode/nfv9_ipfix.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/uptime.h"
 #include "decode/fields.h"
-#include "decode/ipfix.h"
-#include "decode/netflow5.h"
 #include "fc/err.h"
+#include "metrics/metrics.h"
+
+struct fc_nfx_state {
+	struct fc_tmpl_store *tmpl;  /* borrowed from the front door */
+	uint64_t *ie_bad_length;      /* fields skipped: unexpected length */
+	uint64_t *options_records;    /* options data records decoded */
+	uint64_t *reverse_flows;      /* RFC 5103 / NSEL responder flows emitted */
+	uint64_t *sets_reserved;      /* sets with a reserved set id, skipped */
+	uint64_t *records_truncated;  /* records cut short by the end of their set */
+	uint64_t *templates_malformed;/* template records that do not parse */
+};
+
+struct fc_nfx_state *fc_nfx_state_new(struct fc_metrics *m, struct fc_tmpl_store *tmpl)
+{
+	struct fc_nfx_state *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->tmpl = tmpl;
+	s->ie_bad_length = fc_metrics_counter(m, "ie_bad_length_total", NULL,
+		"v9/IPFIX fields skipped because their length is not one the element allows");
+	s->options_records = fc_metrics_counter(m, "options_records_total", NULL,
+						"v9/IPFIX options data records decoded");
+	s->reverse_flows = fc_metrics_counter(m, "reverse_flows_total", NULL,
+		"flows emitted for the reverse direction of RFC 5103 bi-flows and NSEL responders");
+	s->sets_reserved = fc_metrics_counter(m, "sets_reserved_id_total", NULL,
+					      "v9/IPFIX sets with a reserved set id, skipped");
+	s->records_truncated = fc_metrics_counter(m, "records_truncated_total", NULL,
+		"v9/IPFIX data records cut short by the end of their set");
+	s->templates_malformed = fc_metrics_counter(m, "templates_rejected_total",
+						    "reason=\"malformed\"",
+						    "templates rejected, by reason");
+	return s;
+}
+
+void fc_nfx_state_free(struct fc_nfx_state *s)
+{
+	free(s);
+}
+
+void fc_nfx_resolve(struct fc_tmpl *t)
+{
+	for (uint16_t k = 0; k < t->nfields; k++)
+		t->f[k].ie = fc_ie_lookup(t->f[k].pen, t->f[k].id);
+}
+
+/* Length of a variable-length field (RFC 7011 §7): one byte < 255, or 255
+ * followed by a 16-bit length. On a short read 0 with c->err set. */
+static size_t varlen(struct fc_cur *c)
+{
+	size_t len = fc_cur_u8(c);
+
+	if (len == 255)
+		len = fc_cur_be16(c);
+	return len;
+}
 
 static uint64_t pair_rate(uint64_t interval, uint64_t space)
 {
@@ -84,7 +140,7 @@ static void swap_u32(uint32_t *a, uint32_t *b)
 }
 
 /* The reverse direction of f: endpoints swapped, counters given. */
-static void emit_reverse(struct fc_decoder *d, const struct fc_nfx_msg *m, struct fc_flow *f,
+static void emit_reverse(struct fc_nfx_ctx *x, struct fc_flow *f,
 			 uint64_t bytes, uint64_t packets, uint32_t tcp_flags, uint32_t tos)
 {
 	const char *n;
@@ -111,11 +167,11 @@ static void emit_reverse(struct fc_decoder *d, const struct fc_nfx_msg *m, struc
 	f->reverse = true;
 	/* The sink enriched f in place as the forward flow. */
 	fc_flow_clear_enrichment(f);
-	(*fc_tmpl_stats(d->tmpl)->reverse_flows)++;
-	fc_decode_emit_flow(d, m->p->proto, f);
+	(*x->s->reverse_flows)++;
+	fc_emit_flow(x->out, f);
 }
 
-static void flow_record(struct fc_decoder *d, const struct fc_nfx_msg *m,
+static void flow_record(struct fc_nfx_ctx *x, const struct fc_nfx_msg *m,
 			struct fc_tmpl_session *s, struct fc_nfx_rec *r)
 {
 	struct fc_flow *f = &r->f;
@@ -153,23 +209,23 @@ static void flow_record(struct fc_decoder *d, const struct fc_nfx_msg *m,
 		f->in_if_name = fc_tmpl_ifname(s, f->in_if);
 	if (f->out_if)
 		f->out_if_name = fc_tmpl_ifname(s, f->out_if);
-	fc_decode_emit_flow(d, m->p->proto, f);
+	fc_emit_flow(x->out, f);
 
 	/* RFC 5103: one message per direction when the reverse one carried
 	 * traffic; NSEL responder counters likewise. The sink may have changed
 	 * f (enrichment), so the forward view is rebuilt only where needed. */
 	if (r->rev_bytes || r->rev_packets)
-		emit_reverse(d, m, f, r->rev_bytes, r->rev_packets, r->rev_tcp_flags, r->rev_tos);
+		emit_reverse(x, f, r->rev_bytes, r->rev_packets, r->rev_tcp_flags, r->rev_tos);
 	else if (r->resp_octets || r->resp_packets)
-		emit_reverse(d, m, f, r->resp_octets, r->resp_packets, f->tcp_flags, f->ip_tos);
+		emit_reverse(x, f, r->resp_octets, r->resp_packets, f->tcp_flags, f->ip_tos);
 }
 
-static void options_record(struct fc_decoder *d, struct fc_tmpl_session *s,
+static void options_record(struct fc_nfx_ctx *x, struct fc_tmpl_session *s,
 			   const struct fc_nfx_rec *r)
 {
 	uint64_t rate = rec_rate(r);
 
-	(*fc_tmpl_stats(d->tmpl)->options_records)++;
+	(*x->s->options_records)++;
 	if (rate)
 		fc_tmpl_set_sampling(s, r->seen & FC_SEEN_SAMPLER, r->f.sampler_id, rate);
 	if (r->seen & FC_SEEN_INIT)
@@ -184,10 +240,10 @@ static void options_record(struct fc_decoder *d, struct fc_tmpl_session *s,
 }
 
 /* Decodes the records of one data set (c holds them, set header removed). */
-static int data_records(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_tmpl_session *s,
+static int data_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tmpl_session *s,
 			const struct fc_tmpl *t, struct fc_cur *c)
 {
-	const struct fc_tmpl_stats *st = fc_tmpl_stats(d->tmpl);
+	const struct fc_nfx_state *st = x->s;
 	struct fc_nfx_rec r;
 
 	while (fc_cur_left(c) >= t->minlen) {
@@ -198,7 +254,7 @@ static int data_records(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_tm
 			const uint8_t *v;
 
 			if (len == FC_TMPL_VARLEN)
-				len = fc_ipfix_varlen(c);
+				len = varlen(c);
 			v = fc_cur_view(c, len);
 			if (!v)
 				break;
@@ -214,20 +270,20 @@ static int data_records(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_tm
 			*st->ie_bad_length += r.bad_len;
 		m->data_records++;
 		if (t->options)
-			options_record(d, s, &r);
+			options_record(x, s, &r);
 		else
-			flow_record(d, m, s, &r);
+			flow_record(x, m, s, &r);
 	}
 	return 0;
 }
 
 /* Data held for template t->id, decoded now that it is known. */
-static void release_held(struct fc_decoder *d, const struct fc_nfx_msg *m,
+static void release_held(struct fc_nfx_ctx *x, const struct fc_nfx_msg *m,
 			 struct fc_tmpl_session *s, const struct fc_tmpl *t)
 {
 	struct fc_tmpl_held *h;
 
-	while ((h = fc_tmpl_held_take(d->tmpl, s, t->id)) != NULL) {
+	while ((h = fc_tmpl_held_take(x->s->tmpl, s, t->id)) != NULL) {
 		struct fc_nfx_msg hm = *m;
 		struct fc_dgram hg = *m->g;
 		struct fc_cur c;
@@ -239,20 +295,20 @@ static void release_held(struct fc_decoder *d, const struct fc_nfx_msg *m,
 		hm.uptime_ms = h->uptime_ms;
 		hm.seq = h->seq;
 		fc_cur_init(&c, h->data, h->len);
-		(void)data_records(d, &hm, s, t, &c);
-		fc_tmpl_held_free(d->tmpl, h);
+		(void)data_records(x, &hm, s, t, &c);
+		fc_tmpl_held_release(x->s->tmpl, h);
 	}
 }
 
-static int template_set(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_tmpl_session *s,
+static int template_set(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tmpl_session *s,
 			struct fc_cur *c, bool options)
 {
-	const struct fc_tmpl_stats *st = fc_tmpl_stats(d->tmpl);
+	const struct fc_nfx_state *st = x->s;
 	int rc = 0;
 
 	for (;;) {
 		size_t cap;
-		struct fc_tmpl *t = fc_tmpl_scratch(d->tmpl, &cap);
+		struct fc_tmpl *t = fc_tmpl_scratch(x->s->tmpl, &cap);
 		int r = m->p->read_template(c, options, t, cap);
 		const struct fc_tmpl *added;
 
@@ -264,15 +320,16 @@ static int template_set(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_tm
 		}
 		switch (r) {
 		case FC_NFX_TR_WITHDRAW:
-			fc_tmpl_withdraw(d->tmpl, s, t->id);
+			fc_tmpl_withdraw(x->s->tmpl, s, t->id);
 			break;
 		case FC_NFX_TR_WITHDRAW_ALL:
-			fc_tmpl_withdraw_all(d->tmpl, s, options);
+			fc_tmpl_withdraw_all(x->s->tmpl, s, options);
 			break;
 		case FC_NFX_TR_TOO_MANY:
 		case FC_NFX_TR_TEMPLATE:
 			t->options = options;
-			r = fc_tmpl_add(d->tmpl, s, t, m->g->time_ns);
+			fc_nfx_resolve(t);
+			r = fc_tmpl_add(x->s->tmpl, s, t, m->g->time_ns);
 			if (r < 0) {
 				if (rc == 0)
 					rc = r;
@@ -280,7 +337,7 @@ static int template_set(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_tm
 			}
 			added = fc_tmpl_find(s, t->id);
 			if (added)
-				release_held(d, m, s, added);
+				release_held(x, m, s, added);
 			break;
 		default:
 			return FC_EMALFORMED;
@@ -289,7 +346,7 @@ static int template_set(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_tm
 	return rc;
 }
 
-static int data_set(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_tmpl_session *s,
+static int data_set(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tmpl_session *s,
 		    uint16_t id, struct fc_cur *c)
 {
 	const struct fc_tmpl *t = fc_tmpl_find(s, id);
@@ -307,13 +364,13 @@ static int data_set(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_tmpl_s
 		ctx.export_ns = m->export_ns;
 		ctx.uptime_ms = m->uptime_ms;
 		ctx.seq = m->seq;
-		return fc_tmpl_hold(d->tmpl, s, &ctx, fc_cur_view(c, len), len) == 0
+		return fc_tmpl_hold(x->s->tmpl, s, &ctx, fc_cur_view(c, len), len) == 0
 			       ? 0 : FC_ENOTEMPLATE;
 	}
-	return data_records(d, m, s, t, c);
+	return data_records(x, m, s, t, c);
 }
 
-int fc_nfx_walk(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_cur *c)
+int fc_nfx_walk(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_cur *c)
 {
 	struct fc_tmpl_key key;
 	struct fc_tmpl_session *s;
@@ -324,7 +381,7 @@ int fc_nfx_walk(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_cur *c)
 	key.addr = m->g->src;
 	key.port = m->g->src_port;
 	key.domain = m->domain;
-	s = fc_tmpl_session_get(d->tmpl, &key, m->g->time_ns, &err);
+	s = fc_tmpl_session_get(x->s->tmpl, &key, m->g->time_ns, &err);
 	if (!s)
 		return err;
 
@@ -349,21 +406,22 @@ int fc_nfx_walk(struct fc_decoder *d, struct fc_nfx_msg *m, struct fc_cur *c)
 		}
 		fc_cur_sub(c, (size_t)len - 4, &set);
 		if (id == m->p->tmpl_set_id)
-			r = template_set(d, m, s, &set, false);
+			r = template_set(x, m, s, &set, false);
 		else if (id == m->p->opt_set_id)
-			r = template_set(d, m, s, &set, true);
+			r = template_set(x, m, s, &set, true);
 		else if (id >= 256)
-			r = data_set(d, m, s, id, &set);
+			r = data_set(x, m, s, id, &set);
 		else {
-			(*fc_tmpl_stats(d->tmpl)->sets_reserved)++;
+			(*x->s->sets_reserved)++;
 			r = 0;
 		}
 		if (r < 0 && rc == 0)
 			rc = r;
 	}
 	if (m->p->version == 9)
-		fc_tmpl_seq_update(d->tmpl, s, m->seq, 1, true);
+		*x->out->exp_seq_lost += fc_tmpl_seq_update(x->s->tmpl, s, m->seq, 1, true);
 	else
-		fc_tmpl_seq_update(d->tmpl, s, m->seq, m->data_records, !m->uncounted);
+		*x->out->exp_seq_lost += fc_tmpl_seq_update(x->s->tmpl, s, m->seq, m->data_records,
+							    !m->uncounted);
 	return rc;
 }

@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
+#include "core/hash.h"
 #include "core/text.h"
 #include "fc/counter.h"
 #include "fc/cursor.h"
@@ -88,6 +88,7 @@ struct format_table {
 };
 
 struct fc_sflow_state {
+	uint64_t max_samples, max_records; /* caps from the filled config */
 	struct fc_metrics *m;
 	struct agent_slot agents[AGENT_SLOTS];
 	struct source_slot sources[SOURCE_SLOTS];
@@ -105,6 +106,7 @@ struct fc_sflow_state {
 /* Everything a sample needs from its datagram. */
 struct dgram_ctx {
 	const struct fc_dgram *g;
+	const struct fc_emit *out;
 	struct fc_addr agent;
 	uint32_t sub_agent, seq, uptime;
 	uint64_t max_records;
@@ -142,7 +144,8 @@ static void count_format(struct fc_sflow_state *s, struct format_table *t, uint3
 	t->n++;
 }
 
-struct fc_sflow_state *fc_sflow_state_new(struct fc_metrics *m)
+struct fc_sflow_state *fc_sflow_state_new(struct fc_metrics *m, uint64_t max_samples,
+					 uint64_t max_records)
 {
 	struct fc_sflow_state *s = calloc(1, sizeof(*s));
 	char label[32];
@@ -150,6 +153,8 @@ struct fc_sflow_state *fc_sflow_state_new(struct fc_metrics *m)
 	if (!s)
 		return NULL;
 	s->m = m;
+	s->max_samples = max_samples;
+	s->max_records = max_records;
 	s->lost_datagrams = fc_metrics_counter(
 		m, "sequence_lost_datagrams_total", "proto=\"sflow\"",
 		"datagrams missing according to sequence numbers (sFlow: per agent + sub-agent)");
@@ -198,33 +203,37 @@ void fc_sflow_state_free(struct fc_sflow_state *s)
 	free(s);
 }
 
-static uint64_t hash_addr(uint64_t h, const struct fc_addr *a)
-{
-	for (unsigned i = 0; i < fc_addr_len(a); i++)
-		h = (h ^ a->a[i]) * 1099511628211ull;
-	return h;
-}
-
 /* A sequence number against the one expected: a jump forward is that many
- * lost, a jump back (serial arithmetic) an exporter restart. */
-static void count_gap(uint32_t seq, uint32_t next, uint64_t *lost, uint64_t *resets)
+ * lost, a jump back (serial arithmetic) an exporter restart. Returns the
+ * number lost. */
+static uint64_t count_gap(uint32_t seq, uint32_t next, uint64_t *lost, uint64_t *resets)
 {
 	int32_t gap = (int32_t)(seq - next);
 
-	if (gap > 0)
+	if (gap > 0) {
 		*lost += (uint64_t)gap;
-	else if (gap < 0)
+		return (uint64_t)gap;
+	}
+	if (gap < 0)
 		(*resets)++;
+	return 0;
+}
+
+static uint64_t agent_hash(uint64_t h, uint32_t sub_agent, const struct fc_addr *agent)
+{
+	h = fc_hash(h, &sub_agent, sizeof(sub_agent));
+	return fc_hash(h, agent->a, fc_addr_len(agent));
 }
 
 /* Datagram sequence: +1 per datagram of one agent + sub-agent. */
 static void track_datagram(struct fc_sflow_state *s, const struct dgram_ctx *x)
 {
-	uint64_t h = hash_addr(1469598103934665603ull ^ x->sub_agent, &x->agent);
+	uint64_t h = agent_hash(FC_HASH_SEED, x->sub_agent, &x->agent);
 	struct agent_slot *a = &s->agents[h % AGENT_SLOTS];
 
 	if (a->used && a->sub_agent == x->sub_agent && fc_addr_eq(&a->agent, &x->agent))
-		count_gap(x->seq, a->next, s->lost_datagrams, s->datagram_resets);
+		*x->out->exp_seq_lost +=
+			count_gap(x->seq, a->next, s->lost_datagrams, s->datagram_resets);
 	a->used = true;
 	a->agent = x->agent;
 	a->sub_agent = x->sub_agent;
@@ -236,10 +245,10 @@ static void track_datagram(struct fc_sflow_state *s, const struct dgram_ctx *x)
 static void track_sample(struct fc_sflow_state *s, const struct dgram_ctx *x, enum sample_kind k,
 			 uint32_t type, uint32_t index, uint32_t seq)
 {
-	uint64_t h = 1469598103934665603ull ^ ((uint64_t)k << 40 | (uint64_t)type << 32 | index);
+	uint64_t id = (uint64_t)k << 40 | (uint64_t)type << 32 | index;
+	uint64_t h = agent_hash(fc_hash(FC_HASH_SEED, &id, sizeof(id)), x->sub_agent, &x->agent);
 	struct source_slot *o;
 
-	h = hash_addr(h * 1099511628211ull ^ x->sub_agent, &x->agent);
 	o = &s->sources[h % SOURCE_SLOTS];
 	if (o->used && o->kind == k && o->source_type == type && o->source_index == index &&
 	    o->sub_agent == x->sub_agent && fc_addr_eq(&o->agent, &x->agent))
@@ -675,7 +684,7 @@ static void set_interfaces(struct fc_flow *f, uint32_t in_fmt, uint32_t in_val, 
 	}
 }
 
-static int decode_flow_sample(struct fc_decoder *d, struct fc_sflow_state *s,
+static int decode_flow_sample(struct fc_sflow_state *s,
 			      const struct dgram_ctx *x, struct fc_cur *c, bool expanded)
 {
 	struct flow_ctx fx;
@@ -723,7 +732,7 @@ static int decode_flow_sample(struct fc_decoder *d, struct fc_sflow_state *s,
 	set_interfaces(&fx.f, in_fmt, in_val, out_fmt, out_val);
 
 	rc = walk_records(s, x, c, nrec, decode_flow_record, &fx);
-	fc_decode_emit_flow(d, FC_PROTO_SFLOW, &fx.f);
+	fc_emit_flow(x->out, &fx.f);
 	return rc;
 }
 
@@ -898,7 +907,7 @@ static int decode_counter_record(struct fc_sflow_state *s, uint32_t format, stru
 	}
 }
 
-static int decode_counter_sample(struct fc_decoder *d, struct fc_sflow_state *s,
+static int decode_counter_sample(struct fc_sflow_state *s,
 				 const struct dgram_ctx *x, struct fc_cur *c, bool expanded)
 {
 	struct fc_counter k;
@@ -924,28 +933,21 @@ static int decode_counter_sample(struct fc_decoder *d, struct fc_sflow_state *s,
 
 	rc = walk_records(s, x, c, nrec, decode_counter_record, &k);
 	(*s->counters)++;
-	fc_decode_emit_counter(d, &k);
+	fc_emit_counter(x->out, &k);
 	return rc;
 }
 
-static uint64_t cap_or(uint64_t v, uint64_t dflt)
+int fc_sflow_decode(struct fc_sflow_state *s, const struct fc_emit *out, const struct fc_dgram *g)
 {
-	return v ? v : dflt;
-}
-
-int fc_sflow_decode(struct fc_decoder *d, const struct fc_dgram *g)
-{
-	struct fc_sflow_state *s = d->sflow;
 	struct dgram_ctx x;
 	struct fc_cur c;
 	uint32_t version, nsamples;
-	uint64_t max_samples;
 	int rc = 0;
 
 	memset(&x, 0, sizeof(x));
 	x.g = g;
-	x.max_records = cap_or(d->cfg->sflow_max_records, FC_SFLOW_DEFAULT_MAX_RECORDS);
-	max_samples = cap_or(d->cfg->sflow_max_samples, FC_SFLOW_DEFAULT_MAX_SAMPLES);
+	x.out = out;
+	x.max_records = s->max_records;
 
 	fc_cur_init(&c, g->data, g->len);
 	version = fc_cur_be32(&c);
@@ -966,7 +968,7 @@ int fc_sflow_decode(struct fc_decoder *d, const struct fc_dgram *g)
 		return FC_ETRUNC;
 	track_datagram(s, &x);
 
-	nsamples = bound_count(s, &c, nsamples, max_samples, s->samples_over_cap, &rc);
+	nsamples = bound_count(s, &c, nsamples, s->max_samples, s->samples_over_cap, &rc);
 	for (uint32_t i = 0; i < nsamples; i++) {
 		uint32_t format = fc_cur_be32(&c), len = fc_cur_be32(&c);
 		bool last = i + 1 == nsamples;
@@ -1002,9 +1004,9 @@ int fc_sflow_decode(struct fc_decoder *d, const struct fc_dgram *g)
 		}
 		(*s->samples[format])++;
 		if (format == 1 || format == 3)
-			e = decode_flow_sample(d, s, &x, &sc, format == 3);
+			e = decode_flow_sample(s, &x, &sc, format == 3);
 		else
-			e = decode_counter_sample(d, s, &x, &sc, format == 4);
+			e = decode_counter_sample(s, &x, &sc, format == 4);
 		keep_err(&rc, e);
 		if (last)
 			break;

@@ -12,27 +12,30 @@
 #ifndef FC_SFLOW_H
 #define FC_SFLOW_H
 
-#include "decode/decode.h"
+#include <stdint.h>
 
-#define FC_SFLOW_DEFAULT_MAX_SAMPLES 1024 /* per datagram when cfg says 0 */
-#define FC_SFLOW_DEFAULT_MAX_RECORDS 128  /* per sample when cfg says 0 */
+#include "decode/emit.h"
+#include "fc/dgram.h"
 
+struct fc_metrics;
 struct fc_sflow_state;
 
-/* Sequence-tracking state and metric slots (registered here, once).
- * NULL on ENOMEM. */
-struct fc_sflow_state *fc_sflow_state_new(struct fc_metrics *m);
+/* Sequence-tracking state and metric slots (registered here, once), with
+ * the caps: samples decoded per datagram and records per sample (the
+ * config's sflow_max_samples / sflow_max_records; both >= 1). NULL on
+ * ENOMEM. */
+struct fc_sflow_state *fc_sflow_state_new(struct fc_metrics *m, uint64_t max_samples,
+					 uint64_t max_records);
 /* Accepts NULL. */
 void fc_sflow_state_free(struct fc_sflow_state *s);
 
 /* Decodes one sFlow v5 datagram from g, emitting one flow per flow sample
- * (fc_decode_emit_flow, FC_PROTO_SFLOW) and one counter record per counter
- * sample (fc_decode_emit_counter). Decoding goes on past a bad sample when
- * its length still allows skipping it. Caps: d->cfg->sflow_max_samples
- * samples per datagram and d->cfg->sflow_max_records records per sample
- * (0 = the defaults above); samples/records past a cap are counted and
- * skipped (FC_ELIMIT). Returns 0 or the first fc_err met (FC_ETRUNC,
- * FC_EMALFORMED, FC_EVERSION, FC_ELIMIT). */
-int fc_sflow_decode(struct fc_decoder *d, const struct fc_dgram *g);
+ * (fc_emit_flow) and one counter record per counter sample
+ * (fc_emit_counter); datagrams lost by the agent's sequence go to
+ * out->exp_seq_lost. Decoding goes on past a bad sample when its length
+ * still allows skipping it. Samples/records past the caps given to
+ * fc_sflow_state_new are counted and skipped (FC_ELIMIT). Returns 0 or the
+ * first fc_err met (FC_ETRUNC, FC_EMALFORMED, FC_EVERSION, FC_ELIMIT). */
+int fc_sflow_decode(struct fc_sflow_state *s, const struct fc_emit *out, const struct fc_dgram *g);
 
 #endif

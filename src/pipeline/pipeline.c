@@ -16,6 +16,7 @@
 #include "enrich/enrich.h"
 #include "fc/err.h"
 #include "metrics/metrics.h"
+#include "template/store.h"
 
 int fc_sampling_rule_parse(const char *s, struct fc_sampling_rule *out)
 {
@@ -133,10 +134,48 @@ static void on_counter(void *ctx, const struct fc_counter *c)
 	(*p->counters_out)++;
 }
 
+static void on_exporter_new(void *ctx, const struct fc_dgram *g, enum fc_proto proto)
+{
+	struct fc_pipeline *p = ctx;
+	char ip[FC_ADDR_STRLEN];
+
+	fc_log_rl(&p->rl_exporter, FC_LOG_INFO, "new exporter %s port %u (%s)",
+		  fc_addr_str(&g->src, ip), g->src_port, fc_proto_name(proto));
+}
+
+static const char *const tmpl_event_what[FC_TMPL_EV_COUNT] = {
+	"learned", "changed", "withdrawn", "expired", "refused", "session refused",
+};
+
+static void on_tmpl_event(void *ctx, const struct fc_tmpl_event *ev)
+{
+	struct fc_pipeline *p = ctx;
+	char ip[FC_ADDR_STRLEN];
+	const char *proto = ev->key->version == 9 ? "nf9" : "ipfix";
+
+	fc_addr_str(&ev->key->addr, ip);
+	if (ev->kind == FC_TMPL_EV_SESSION_REFUSED)
+		fc_log_rl(&p->rl_refused, FC_LOG_WARN,
+			  "exporter %s port %u (%s) domain %u: template session refused: %s",
+			  ip, ev->key->port, proto, ev->key->domain, fc_strerror(ev->err));
+	else if (ev->kind == FC_TMPL_EV_REFUSED)
+		fc_log_rl(&p->rl_refused, FC_LOG_WARN,
+			  "exporter %s port %u (%s) domain %u: %s template %u refused: %s", ip,
+			  ev->key->port, proto, ev->key->domain, ev->options ? "options" : "data",
+			  ev->tmpl_id, fc_strerror(ev->err));
+	else
+		fc_log_rl(&p->rl_template, FC_LOG_INFO,
+			  "exporter %s port %u (%s) domain %u: %s template %u %s", ip, ev->key->port,
+			  proto, ev->key->domain, ev->options ? "options" : "data", ev->tmpl_id,
+			  (unsigned)ev->kind < FC_TMPL_EV_COUNT ? tmpl_event_what[ev->kind] : "?");
+}
+
 int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct fc_metrics *m,
 		     const struct fc_output_inst *outs, size_t n_outs, char *err, size_t errlen)
 {
-	struct fc_sink sink = {.flow = on_flow, .counter = on_counter, .ctx = p};
+	struct fc_sink sink = {.flow = on_flow, .counter = on_counter,
+			       .exporter_new = on_exporter_new, .tmpl_event = on_tmpl_event,
+			       .ctx = p};
 
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;
@@ -195,8 +234,19 @@ void fc_pipeline_poll(struct fc_pipeline *p)
 
 void fc_pipeline_run(struct fc_pipeline *p, const struct fc_dgram *g, int n)
 {
-	for (int i = 0; i < n; i++)
-		fc_decode_datagram(p->dec, &g[i]);
+	for (int i = 0; i < n; i++) {
+		int rc = fc_decode_datagram(p->dec, &g[i]);
+
+		if (rc < 0) {
+			char ip[FC_ADDR_STRLEN];
+
+			fc_log_rl(&p->rl_undecodable, FC_LOG_WARN,
+				  "exporter %s port %u (%s): datagram of %zu bytes not (fully) decoded: %s",
+				  fc_addr_str(&g[i].src, ip), g[i].src_port,
+				  fc_proto_name(fc_decode_sniff(g[i].data, g[i].len)), g[i].len,
+				  fc_err_name(rc));
+		}
+	}
 	fc_pipeline_poll(p);
 }
 
@@ -225,4 +275,85 @@ void fc_pipeline_reload(struct fc_pipeline *p)
 void fc_pipeline_finish(struct fc_pipeline *p)
 {
 	fc_decoder_finish(p->dec);
+}
+
+/* JSON string of an address (only digits, hex, '.' and ':'; no escaping
+ * needed). */
+static void json_addr(FILE *out, const struct fc_addr *a)
+{
+	char ip[FC_ADDR_STRLEN];
+
+	fprintf(out, "\"%s\"", fc_addr_str(a, ip));
+}
+
+struct json_ctx {
+	FILE *out;
+	bool first;
+	uint64_t now_ns;
+};
+
+static void exporter_json(void *ctx, const struct fc_exporter_info *x)
+{
+	struct json_ctx *j = ctx;
+	bool first = true;
+
+	fputs(j->first ? "\n" : ",\n", j->out);
+	j->first = false;
+	fputs("{\"address\":", j->out);
+	json_addr(j->out, &x->addr);
+	fprintf(j->out,
+		",\"port\":%u,\"protocol\":\"%s\",\"first_seen\":%llu,\"last_seen\":%llu,"
+		"\"datagrams\":%llu,\"flows\":%llu,\"sequence_lost\":%llu,\"decode_errors\":{",
+		x->port, fc_proto_name(x->proto), (unsigned long long)(x->first_ns / 1000000000ull),
+		(unsigned long long)(x->last_ns / 1000000000ull), (unsigned long long)x->datagrams,
+		(unsigned long long)x->flows, (unsigned long long)x->seq_lost);
+	for (int e = 0; e < FC_ERR_COUNT; e++) {
+		if (!x->errors[e])
+			continue;
+		fprintf(j->out, "%s\"%s\":%llu", first ? "" : ",", e ? fc_err_name(-e) : "unknown",
+			(unsigned long long)x->errors[e]);
+		first = false;
+	}
+	fputs("}}", j->out);
+}
+
+int fc_pipeline_exporters_json(struct fc_pipeline *p, FILE *out)
+{
+	struct json_ctx j = {.out = out, .first = true};
+
+	fputc('[', out);
+	(void)fc_decoder_visit_exporters(p->dec, exporter_json, &j);
+	fputs("\n]\n", out);
+	return ferror(out) ? FC_ESYS : 0;
+}
+
+static uint64_t age_s(uint64_t now_ns, uint64_t then_ns)
+{
+	return now_ns > then_ns ? (now_ns - then_ns) / 1000000000ull : 0;
+}
+
+static void template_json(void *ctx, const struct fc_tmpl_key *k, const struct fc_tmpl *t)
+{
+	struct json_ctx *j = ctx;
+
+	fputs(j->first ? "\n" : ",\n", j->out);
+	j->first = false;
+	fputs("{\"exporter\":", j->out);
+	json_addr(j->out, &k->addr);
+	fprintf(j->out,
+		",\"port\":%u,\"protocol\":\"%s\",\"domain\":%u,\"id\":%u,\"fields\":%u,"
+		"\"kind\":\"%s\",\"age_seconds\":%llu,\"refreshed_seconds_ago\":%llu}",
+		k->port, k->version == 9 ? "nf9" : "ipfix", k->domain, t->id, t->nfields,
+		t->options ? "options" : "data", (unsigned long long)age_s(j->now_ns, t->learned_ns),
+		(unsigned long long)age_s(j->now_ns, t->last_ns));
+}
+
+int fc_pipeline_templates_json(struct fc_pipeline *p, FILE *out)
+{
+	struct json_ctx j = {.out = out, .first = true, .now_ns = fc_decoder_clock_ns(p->dec)};
+
+	fputc('[', out);
+	fc_tmpl_visit(fc_decoder_templates(p->dec), template_json, &j);
+	fputs("\n]\n", out);
+	return ferror(out) ? FC_ESYS : 0;
 }

@@ -11,7 +11,9 @@
 #define FC_PIPELINE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
+#include "core/log.h"
 #include "encode/pb.h"
 #include "encode/pb_counter.h"
 #include "fc/dgram.h"
@@ -47,6 +49,9 @@ struct fc_pipeline {
 	size_t n_outs;
 	struct fc_sampling_rule rules[32];
 	size_t n_rules;
+	/* log lines about exporters, templates and undecodable datagrams; the
+	 * decoders report, the pipeline logs with the exporter as context */
+	struct fc_ratelimit rl_exporter, rl_template, rl_refused, rl_undecodable;
 	uint64_t *flows_out;
 	uint64_t *counters_out;
 	uint64_t *counters_unrouted; /* no output takes counter samples */
@@ -81,5 +86,24 @@ void fc_pipeline_reload(struct fc_pipeline *p);
 
 /* End of input: releases held data, saves state. */
 void fc_pipeline_finish(struct fc_pipeline *p);
+
+/* For the HTTP endpoint: writes a JSON array to out. Called on the thread
+ * that owns p (the worker), so the state read is consistent. Return 0, or
+ * FC_ESYS when writing to out failed.
+ *
+ * fc_pipeline_exporters_json: one object per exporter address with
+ * counters of its own: {"address", "port", "protocol" (of its latest
+ * datagram: nf5|nf9|ipfix|sflow|unknown), "first_seen", "last_seen" (Unix
+ * seconds, datagram clock), "datagrams", "flows", "sequence_lost",
+ * "decode_errors": {reason: count, ...} (reasons with a count only)}.
+ *
+ * fc_pipeline_templates_json: one object per NetFlow v9 / IPFIX template:
+ * {"exporter", "port" (0 with --template-ignore-port), "protocol"
+ * (nf9|ipfix), "domain", "id", "fields", "kind" (data|options),
+ * "age_seconds" (since first announced with these fields),
+ * "refreshed_seconds_ago" (since last announced)}; ages are measured on
+ * the datagram clock (capture time in --pcap). */
+int fc_pipeline_exporters_json(struct fc_pipeline *p, FILE *out);
+int fc_pipeline_templates_json(struct fc_pipeline *p, FILE *out);
 
 #endif

@@ -55,6 +55,7 @@ int fc_fuzz_template_one(const uint8_t *data, size_t size, uint8_t version)
 	struct fc_dgram g = {.data = buf, .src_port = 2055};
 
 	if (!d) {
+		fc_config_init(&cfg); /* the binary's defaults, then small caps */
 		cfg.template_max_fields = 64;
 		cfg.template_max_per_exporter = 32;
 		cfg.template_max_exporters = 16;

@@ -17,8 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fc_sink sink = {.flow = fc_fuzz_sink_flow};
 	struct fc_dgram g = {.data = data, .len = size, .src_port = 2055, .time_ns = 1};
 
-	if (!d)
+	if (!d) {
+		fc_config_init(&cfg); /* the binary's defaults */
 		d = fc_fuzz_decoder_new(&cfg, &m, &sink);
+	}
 	fc_fuzz_exporter4(&g, 192, (uint8_t)(size & 3));
 	fc_decode_datagram(d, &g);
 	return 0;

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fc_cur c;
 	uint64_t now = 1700000000000000000ull;
 
-	memset(&cfg, 0, sizeof(cfg));
+	fc_config_init(&cfg); /* the binary's defaults, then small caps */
 	cfg.template_max_fields = 32;
 	cfg.template_max_per_exporter = 8;
 	cfg.template_max_exporters = 3;
@@ -68,5 +68,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fc_decoder_finish(d);
 	fc_decoder_free(d);
+	fc_config_fini(&cfg);
 	return 0;
 }

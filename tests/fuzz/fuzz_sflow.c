@@ -46,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fc_dgram g = {.data = data, .len = size, .src_port = 6343, .time_ns = 1};
 
 	if (!d) {
+		fc_config_init(&cfg); /* the binary's defaults, then */
 		/* small caps so that the cap paths run */
 		cfg.sflow_max_samples = 64;
 		cfg.sflow_max_records = 32;

@@ -160,10 +160,13 @@ static inline void tctx_sink(void *ctx, struct fc_flow *f)
 	}
 }
 
-/* cfg fields may be set between tctx_zero and tctx_start. */
+/* Starts from the binary's defaults (fc_config_init); cfg fields may be
+ * set between tctx_zero and tctx_start (strings heap-allocated: tctx_fini
+ * frees them with the config). */
 static inline void tctx_zero(struct tctx *t)
 {
 	memset(t, 0, sizeof(*t));
+	fc_config_init(&t->cfg);
 }
 
 static inline void tctx_start(struct tctx *t)
@@ -186,6 +189,7 @@ static inline void tctx_fini(struct tctx *t)
 {
 	fc_decoder_free(t->d);
 	fc_metrics_free(t->m);
+	fc_config_fini(&t->cfg);
 }
 
 /* Feeds p as a datagram from 192.0.2.<host>:port at time t_ns. */

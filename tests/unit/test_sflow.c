@@ -265,7 +265,7 @@ static void setup(void)
 {
 	struct fc_sink sink = {.flow = sink_flow, .counter = sink_counter};
 
-	memset(&cfg, 0, sizeof(cfg));
+	fc_config_init(&cfg); /* the binary's defaults */
 	m = fc_metrics_new();
 	ck_assert_ptr_nonnull(m);
 	d = fc_decoder_new(&cfg, m, &sink);
@@ -277,6 +277,17 @@ static void teardown(void)
 {
 	fc_decoder_free(d);
 	fc_metrics_free(m);
+	fc_config_fini(&cfg);
+}
+
+/* A decoder takes its caps from cfg when it is created. */
+static void restart_decoder(void)
+{
+	struct fc_sink sink = {.flow = sink_flow, .counter = sink_counter};
+
+	fc_decoder_free(d);
+	d = fc_decoder_new(&cfg, m, &sink);
+	ck_assert_ptr_nonnull(d);
 }
 
 static int decode(const struct buf *x)
@@ -874,6 +885,7 @@ START_TEST(caps)
 
 	cfg.sflow_max_samples = 2;
 	cfg.sflow_max_records = 1;
+	restart_decoder();
 	dgram_header(&x, false, 0, 1, 3);
 	for (uint32_t i = 0; i < 3; i++) {
 		e = flow_sample_open(&x, i, 1, 1, 2, 2);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "nfx_build.h"
-#include "template/cache.h"
+#include "template/store.h"
 
 /* IPFIX template 256: src4, dst4, sport, dport, proto, octets(4), packets(4) */
 static void tmpl256(struct pkt *p)
@@ -299,7 +299,7 @@ START_TEST(persistence)
 	close(fd);
 	unlink(path);
 	tctx_zero(&t);
-	t.cfg.template_file = path;
+	t.cfg.template_file = strdup(path);
 	tctx_start(&t);
 	/* template + options template with a session-wide sampling interval */
 	ipfix_header(&p, 1700000000, 0, 1);
@@ -321,7 +321,7 @@ START_TEST(persistence)
 
 	/* a restarted collector decodes data without waiting for templates */
 	tctx_zero(&t);
-	t.cfg.template_file = path;
+	t.cfg.template_file = strdup(path);
 	tctx_start(&t);
 	ck_assert_uint_eq(metric(&t, "template_file_loads_total", NULL), 1);
 	msg_data(&p, 1, 0, 4242);
@@ -345,7 +345,7 @@ START_TEST(persistence_damaged_file)
 	ck_assert_int_eq(write(fd, junk, sizeof(junk) - 1), (ssize_t)(sizeof(junk) - 1));
 	close(fd);
 	tctx_zero(&t);
-	t.cfg.template_file = path;
+	t.cfg.template_file = strdup(path);
 	tctx_start(&t);
 	ck_assert_uint_eq(metric(&t, "template_file_errors_total", "op=\"load\""), 1);
 	tctx_fini(&t);
