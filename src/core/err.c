@@ -6,7 +6,7 @@
 static const struct {
 	const char *name;
 	const char *text;
-} err_desc[FC_ERR_COUNT] = {
+} err_desc[] = {
 	{"ok", "success"},
 	{"trunc", "truncated: a length or count runs past the data"},
 	{"malformed", "malformed field value"},
@@ -20,6 +20,12 @@ static const struct {
 	{"again", "resource temporarily unavailable"},
 	{"eof", "end of input"},
 };
+
+/* One row per code, in code order: a code added to enum fc_err without a
+ * row (or FC_ERR_COUNT left behind) does not build. */
+_Static_assert(sizeof(err_desc) / sizeof(err_desc[0]) == FC_ERR_COUNT,
+	       "err_desc must have FC_ERR_COUNT rows");
+_Static_assert(FC_EEOF == -(FC_ERR_COUNT - 1), "FC_ERR_COUNT must follow the last code");
 
 const char *fc_strerror(int code)
 {

@@ -8,11 +8,14 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "decode/decode.h"
 #include "encode/pb.h"
 #include "fc/err.h"
 #include "flow.pb-c.h"
 #include "metrics/metrics.h"
 #include "pipeline/pipeline.h"
+#include <stdio.h>
+#include <unistd.h>
 #include "check_run.h"
 
 #define MAX_MSGS 16
@@ -156,6 +159,205 @@ START_TEST(bad_override_refused_at_start)
 }
 END_TEST
 
+/* Appends big-endian n bytes of v. */
+static size_t put(uint8_t *b, size_t at, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		b[at + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	return at + n;
+}
+
+/* A NetFlow v5 datagram with one record, sequence seq. */
+static size_t nf5_dgram(uint8_t *b, uint32_t seq)
+{
+	size_t n = 0;
+
+	memset(b, 0, 24 + 48);
+	n = put(b, n, 5, 2);
+	n = put(b, n, 1, 2);
+	n = put(b, n, 1000, 4);
+	n = put(b, n, 1700000000, 4);
+	n = put(b, n, 0, 4);
+	n = put(b, n, seq, 4);
+	(void)n;
+	b[24] = 10; /* srcaddr 10.0.0.1 */
+	b[27] = 1;
+	return 24 + 48;
+}
+
+/* An IPFIX message with one template (id 300: IE 8, 4 bytes). */
+static size_t ipfix_tmpl_dgram(uint8_t *b)
+{
+	size_t n = 0;
+
+	n = put(b, n, 10, 2);
+	n = put(b, n, 16 + 12, 2);
+	n = put(b, n, 1700000000, 4);
+	n = put(b, n, 0, 4);
+	n = put(b, n, 7, 4); /* domain */
+	n = put(b, n, 2, 2); /* template set */
+	n = put(b, n, 12, 2);
+	n = put(b, n, 300, 2);
+	n = put(b, n, 1, 2);
+	n = put(b, n, 8, 2);
+	n = put(b, n, 4, 2);
+	return n;
+}
+
+static void feed(struct fc_pipeline *p, const uint8_t *b, size_t len, uint8_t host,
+		 uint64_t t_ns)
+{
+	struct fc_dgram g;
+
+	memset(&g, 0, sizeof(g));
+	g.data = b;
+	g.len = len;
+	g.src.family = 4;
+	g.src.a[0] = 192;
+	g.src.a[2] = 2;
+	g.src.a[3] = host;
+	g.src_port = 2055;
+	g.time_ns = t_ns;
+	fc_pipeline_run(p, &g, 1);
+}
+
+/* Runs python3's json module over text and returns what the check script
+ * printed (a summary), so the test sees parsed values, not substrings. */
+static void json_check(const char *text, const char *script, char *out, size_t outlen)
+{
+	char tmp[] = "/tmp/fc_json_XXXXXX", cmd[4096];
+	int fd = mkstemp(tmp);
+	FILE *f, *pp;
+	size_t n;
+
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "python3 -c '%s' < %s", script, tmp);
+	pp = popen(cmd, "r");
+	ck_assert_ptr_nonnull(pp);
+	n = fread(out, 1, outlen - 1, pp);
+	out[n] = 0;
+	ck_assert_int_eq(pclose(pp), 0);
+	unlink(tmp);
+}
+
+START_TEST(exporters_and_templates_json)
+{
+	struct fc_config cfg;
+	struct fc_metrics *m = fc_metrics_new();
+	struct fc_pipeline *p = calloc(1, sizeof(*p));
+	char err[256], got[1024];
+	uint8_t b[128];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(p);
+	fc_config_init(&cfg);
+	(void)fc_log_set_level("error");
+	ck_assert_int_eq(fc_pipeline_init(p, &cfg, m, NULL, 0, err, sizeof(err)), 0);
+	/* exporter .1: v5 sequence 0 then 5 (4 flows lost), one truncated
+	 * datagram; exporter .2: an IPFIX template */
+	feed(p, b, nf5_dgram(b, 0), 1, 1700000000000000000ull);
+	feed(p, b, nf5_dgram(b, 5), 1, 1700000003000000000ull);
+	feed(p, b, 30, 1, 1700000004000000000ull);
+	feed(p, b, 1, 1, 1700000004000000000ull); /* 1 byte: no version */
+	feed(p, b, ipfix_tmpl_dgram(b), 2, 1700000005000000000ull);
+	/* the header alone, its Length still 28: truncated; clock +60 s */
+	feed(p, b, 16, 2, 1700000065000000000ull);
+
+	f = open_memstream(&text, &len);
+	ck_assert_int_eq(fc_pipeline_exporters_json(p, f), 0);
+	fclose(f);
+	json_check(text,
+		   "import json,sys; a=json.load(sys.stdin); "
+		   "d={x[\"address\"]:x for x in a}; x=d[\"192.0.2.1\"]; y=d[\"192.0.2.2\"]; "
+		   "print(len(a), x[\"protocol\"], x[\"port\"], x[\"first_seen\"], x[\"last_seen\"], "
+		   "x[\"datagrams\"], x[\"flows\"], x[\"sequence_lost\"], "
+		   "sorted(x[\"decode_errors\"].items()), y[\"protocol\"], y[\"decode_errors\"])",
+		   got, sizeof(got));
+	ck_assert_str_eq(got, "2 unknown 2055 1700000000 1700000004 4 2 4 "
+			      "[(\x27trunc\x27, 1), (\x27version\x27, 1)] ipfix {\x27trunc\x27: 1}\n");
+	free(text);
+
+	text = NULL;
+	f = open_memstream(&text, &len);
+	ck_assert_int_eq(fc_pipeline_templates_json(p, f), 0);
+	fclose(f);
+	json_check(text,
+		   "import json,sys; a=json.load(sys.stdin); t=a[0]; "
+		   "print(len(a), t[\"exporter\"], t[\"port\"], t[\"protocol\"], t[\"domain\"], "
+		   "t[\"id\"], t[\"fields\"], t[\"kind\"], t[\"age_seconds\"])",
+		   got, sizeof(got));
+	ck_assert_str_eq(got, "1 192.0.2.2 2055 ipfix 7 300 1 data 60\n");
+	free(text);
+	/* per exporter and per reason, also in the registry */
+	ck_assert_uint_eq(fc_metrics_get(m, "exporter_decode_errors_total",
+					 "exporter=\"192.0.2.1\",reason=\"trunc\""), 1);
+	ck_assert_uint_eq(fc_metrics_get(m, "exporter_sequence_lost_total",
+					 "exporter=\"192.0.2.1\""), 4);
+
+	fc_pipeline_fini(p);
+	free(p);
+	fc_metrics_free(m);
+	fc_config_fini(&cfg);
+}
+END_TEST
+
+static void count_flow(void *ctx, struct fc_flow *f)
+{
+	(void)f;
+	(*(int *)ctx)++;
+}
+
+/* The decoder front door: the exporter table grows past its first size
+ * without losing an exporter, and stops at its cap while still decoding. */
+START_TEST(exporter_table_growth_and_cap)
+{
+	struct fc_config cfg;
+	struct fc_metrics *m = fc_metrics_new();
+	int flows = 0;
+	struct fc_sink sink = {.flow = count_flow, .ctx = &flows};
+	struct fc_decoder *d;
+	uint8_t b[128];
+	size_t n = nf5_dgram(b, 0);
+	char labels[64];
+
+	fc_config_init(&cfg);
+	d = fc_decoder_new(&cfg, m, &sink);
+	ck_assert_ptr_nonnull(d);
+	fc_decoder_set_max_exporters(d, 300);
+	for (int round = 0; round < 2; round++) {
+		for (unsigned i = 0; i < 400; i++) {
+			struct fc_dgram g = {.data = b, .len = n, .src_port = 2055, .time_ns = 1};
+
+			g.src.family = 4;
+			g.src.a[0] = 10;
+			g.src.a[2] = (uint8_t)(i >> 8);
+			g.src.a[3] = (uint8_t)i;
+			ck_assert_int_eq(fc_decode_datagram(d, &g), 0);
+		}
+	}
+	ck_assert_int_eq(flows, 800); /* past the cap still decoded */
+	ck_assert_uint_eq(fc_metrics_get(m, "exporters_over_cap_total", NULL), 200);
+	/* each of the first 300 kept its own counters through the growth */
+	for (unsigned i = 0; i < 300; i += 37) {
+		snprintf(labels, sizeof(labels), "exporter=\"10.0.%u.%u\"", i >> 8, i & 255);
+		ck_assert_uint_eq(fc_metrics_get(m, "exporter_datagrams_total", labels), 2);
+		ck_assert_uint_eq(fc_metrics_get(m, "exporter_flows_total", labels), 2);
+	}
+	snprintf(labels, sizeof(labels), "exporter=\"10.0.1.144\""); /* 400th: over the cap */
+	ck_assert_uint_eq(fc_metrics_get(m, "exporter_datagrams_total", labels), 0);
+	fc_decoder_free(d);
+	fc_metrics_free(m);
+	fc_config_fini(&cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pipeline");
@@ -164,6 +366,10 @@ int main(void)
 	tcase_add_test(tc, sampling_policy);
 	tcase_add_loop_test(tc, rule_parsing, 0, (int)(sizeof(rules) / sizeof(rules[0])));
 	tcase_add_test(tc, bad_override_refused_at_start);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("introspection");
+	tcase_add_test(tc, exporters_and_templates_json);
+	tcase_add_test(tc, exporter_table_growth_and_cap);
 	suite_add_tcase(s, tc);
 	return fc_check_run(s);
 }
