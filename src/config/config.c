@@ -84,9 +84,9 @@ static const struct opt opts[] = {
 	{"template-max-fields", OPT_U64, O(template_max_fields), "512", 1, 65535, "N",
 	 "fields per template"},
 	{"hold-bytes", OPT_U64, O(hold_bytes), "262144", 0, 1u << 30, "BYTES",
-	 "data held per exporter while its template is unknown"},
+	 "data held per exporter while its template is unknown (0 = hold nothing)"},
 	{"hold-seconds", OPT_U64, O(hold_seconds), "60", 0, 86400, "SECONDS",
-	 "how long such data is held before it is given up (and counted)"},
+	 "how long such data is held before it is given up, counted (0 = hold nothing)"},
 	/* sampling */
 	{"sampling-default", OPT_U64, O(sampling_default), "0", 0, U64MAX, "RATE",
 	 "sampling rate for exporters that announce none (0 = leave unset)"},
