@@ -328,7 +328,10 @@ static int template_set(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tm
 		case FC_NFX_TR_TOO_MANY:
 		case FC_NFX_TR_TEMPLATE:
 			t->options = options;
-			fc_nfx_resolve(t);
+			/* TOO_MANY: only cap fields were stored, and the store
+			 * refuses it before looking at any */
+			if (r == FC_NFX_TR_TEMPLATE)
+				fc_nfx_resolve(t);
 			r = fc_tmpl_add(x->s->tmpl, s, t, m->g->time_ns);
 			if (r < 0) {
 				if (rc == 0)
