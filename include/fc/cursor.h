@@ -21,7 +21,8 @@
 struct fc_cur {
 	const uint8_t *p;
 	const uint8_t *end;
-	int err; /* 0 or FC_ETRUNC, sticky */
+	int err; /* 0, FC_ETRUNC (read past the end) or FC_EMALFORMED (a
+		    fc_cur_beN width outside 1..8); sticky */
 };
 
 /* An empty buffer may come as (NULL, 0); NULL + 0 is undefined in C, so an

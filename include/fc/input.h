@@ -1,6 +1,7 @@
 /*
- * Input interface (dav1d demuxer style): a vtable per kind of input and a
- * NULL-terminated registry. An input produces batches of datagrams.
+ * Input interface (dav1d demuxer style): a vtable per kind of input. There
+ * are two, named below; main.c picks fc_input_pcap with --pcap and
+ * fc_input_udp otherwise. An input produces batches of datagrams.
  *
  * Ownership: the datagrams' bytes belong to the input and stay valid until
  * the next read or close. Thread affinity: one input instance is used by one

@@ -13,7 +13,10 @@
  * then it keeps each kind in a stream of its own (Kafka: a topic per kind)
  * and is handed every kind.
  *
- * Thread affinity: write and poll are called from one pipeline thread.
+ * Thread affinity: open and close are called from the main thread; one
+ * output instance is shared by every worker, so write and poll may be
+ * called concurrently from several pipeline threads and must be safe to
+ * (the file output locks; the Kafka output locks its batch).
  */
 #ifndef FC_OUTPUT_H
 #define FC_OUTPUT_H
@@ -37,7 +40,9 @@ struct fc_msg {
 	const ProtobufCMessage *pb;
 	const uint8_t *framed; /* varint length prefix + message */
 	size_t framed_len;
-	const uint8_t *key; /* partitioning key (exporter address), may be NULL */
+	/* the exporter address (4 or 16 bytes), always set; the output
+	 * decides whether to use it (Kafka: --kafka-key) */
+	const uint8_t *key;
 	size_t key_len;
 };
 

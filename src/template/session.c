@@ -184,16 +184,6 @@ size_t fc_tmpl_session_count(const struct fc_tmpl_store *e)
 	return e->ntab;
 }
 
-size_t fc_tmpl_template_count(const struct fc_tmpl_session *s)
-{
-	return s->ntmpl;
-}
-
-size_t fc_tmpl_held_bytes(const struct fc_tmpl_session *s)
-{
-	return s->held_bytes;
-}
-
 size_t fc_tmpl_session_bytes(const struct fc_tmpl_session *s)
 {
 	return s->tmpl_bytes + s->held_bytes;

@@ -217,8 +217,6 @@ int fc_tmpl_load(struct fc_tmpl_store *e, const char *path);
 
 /* Introspection for tests, metrics and the /templates listing. */
 size_t fc_tmpl_session_count(const struct fc_tmpl_store *e);
-size_t fc_tmpl_template_count(const struct fc_tmpl_session *s);
-size_t fc_tmpl_held_bytes(const struct fc_tmpl_session *s);
 /* Bytes the session holds: templates plus held data (budget accounting). */
 size_t fc_tmpl_session_bytes(const struct fc_tmpl_session *s);
 

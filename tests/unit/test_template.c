@@ -1,10 +1,12 @@
 /*
- * Unit tests for the template engine (src/template/cache.c) driven through
- * the decoders with packets built here: scoping by port and observation
+ * Unit tests for the template store (src/template/) driven through the
+ * decoders with packets built here: scoping by port and observation
  * domain, --template-ignore-port, withdrawal (one / all), TTL expiry, caps
  * (fields, templates per session, sessions), zero-length templates, data
  * held before its template (released, aged out, over the byte cap, given up
- * at exit), persistence, sequence accounting.
+ * at exit, holding off), persistence, sequence accounting (also after held
+ * data is released); and the session table itself (deletion keeps every
+ * other session reachable).
  */
 #include <stdio.h>
 #include <unistd.h>
@@ -402,6 +404,126 @@ START_TEST(sequence_ipfix_records)
 }
 END_TEST
 
+/* IPFIX counts data records (RFC 7011 §3.1). A message whose data was held
+ * cannot be counted; the message with the template that releases it must
+ * not count the released records as its own. */
+START_TEST(sequence_ipfix_after_release)
+{
+	struct tctx t;
+	struct pkt p;
+
+	tctx_init(&t);
+	msg_data(&p, 1, 0, 1);    /* seq 0, one record, held */
+	tctx_feed(&t, &p, 1, 1000, T0);
+	msg_tmpl(&p, 1);          /* seq 1 (one record before it): releases it */
+	p.b[8] = 0;
+	p.b[11] = 1;
+	tctx_feed(&t, &p, 1, 1000, T0 + 1);
+	ck_assert_int_eq(t.n, 1);
+	msg_data(&p, 1, 1, 2);    /* the template message carried no record */
+	tctx_feed(&t, &p, 1, 1000, T0 + 2);
+	msg_data(&p, 1, 2, 3);
+	tctx_feed(&t, &p, 1, 1000, T0 + 3);
+	msg_data(&p, 1, 5, 4);    /* 3 and 4 lost */
+	tctx_feed(&t, &p, 1, 1000, T0 + 4);
+	ck_assert_int_eq(t.n, 4);
+	ck_assert_uint_eq(metric(&t, "sequence_lost_flows_total", "proto=\"ipfix\""), 2);
+	ck_assert_uint_eq(metric(&t, "sequence_reordered_total", "proto=\"ipfix\""), 0);
+	ck_assert_uint_eq(metric(&t, "sequence_resets_total", "proto=\"ipfix\""), 0);
+	tctx_fini(&t);
+}
+END_TEST
+
+/* --hold-seconds 0 (and --hold-bytes 0) hold nothing. */
+START_TEST(hold_off)
+{
+	for (int which = 0; which < 2; which++) {
+		struct tctx t;
+		struct pkt p;
+
+		tctx_zero(&t);
+		if (which)
+			t.cfg.hold_bytes = 0;
+		else
+			t.cfg.hold_seconds = 0;
+		tctx_start(&t);
+		msg_data(&p, 1, 0, 1);
+		ck_assert_int_eq(tctx_feed(&t, &p, 1, 1000, T0), FC_ENOTEMPLATE);
+		ck_assert_uint_eq(metric(&t, "data_sets_held_total", NULL), 0);
+		ck_assert_uint_eq(metric(&t, "data_sets_given_up_total", "reason=\"hold_off\""), 1);
+		msg_tmpl(&p, 1);
+		tctx_feed(&t, &p, 1, 1000, T0 + 1);
+		ck_assert_int_eq(t.n, 0);
+		tctx_fini(&t);
+	}
+}
+END_TEST
+
+static void resolve_none(struct fc_tmpl *t)
+{
+	for (uint16_t i = 0; i < t->nfields; i++)
+		t->f[i].ie = NULL;
+}
+
+/* The session table directly: 300 sessions (the table grows several
+ * times), every third with a template; the idle empty ones expire. Each
+ * survivor must still be found as the same session (backward-shift
+ * deletion keeps probe runs whole), and nothing is re-created. */
+START_TEST(session_table_delete_keeps_the_rest)
+{
+	struct fc_config cfg;
+	struct fc_metrics *m = fc_metrics_new();
+	struct fc_tmpl_hooks hooks = {.resolve = resolve_none};
+	struct fc_tmpl_store *e;
+	struct fc_tmpl_session *kept[300] = {0};
+	size_t n_kept = 0;
+	int err = 0;
+
+	fc_config_init(&cfg);
+	cfg.template_ttl = 0; /* templates never expire: only empty sessions go */
+	e = fc_tmpl_store_new(&cfg, m, &hooks);
+	ck_assert_ptr_nonnull(e);
+	for (unsigned i = 0; i < 300; i++) {
+		struct fc_tmpl_key k = {.version = 10, .port = (uint16_t)(1000 + i % 7), .domain = i};
+		struct fc_tmpl_session *s;
+
+		k.addr.family = 4;
+		k.addr.a[0] = 10;
+		k.addr.a[3] = (uint8_t)(i % 5);
+		s = fc_tmpl_session_get(e, &k, T0, &err);
+		ck_assert_ptr_nonnull(s);
+		if (i % 3 == 0) {
+			size_t cap;
+			struct fc_tmpl *t = fc_tmpl_scratch(e, &cap);
+
+			t->id = 256;
+			t->nfields = 1;
+			t->f[0].id = 8;
+			t->f[0].len = 4;
+			ck_assert_int_eq(fc_tmpl_add(e, s, t, T0), 0);
+			ck_assert_uint_gt(fc_tmpl_session_bytes(s), 0);
+			kept[n_kept++] = s;
+		}
+	}
+	ck_assert_uint_eq(fc_tmpl_session_count(e), 300);
+	fc_tmpl_expire(e, T0 + 2 * 86400 * SEC);
+	ck_assert_uint_eq(fc_tmpl_session_count(e), n_kept);
+	for (unsigned i = 0, j = 0; i < 300; i += 3, j++) {
+		struct fc_tmpl_key k = {.version = 10, .port = (uint16_t)(1000 + i % 7), .domain = i};
+
+		k.addr.family = 4;
+		k.addr.a[0] = 10;
+		k.addr.a[3] = (uint8_t)(i % 5);
+		ck_assert_ptr_eq(fc_tmpl_session_get(e, &k, T0, &err), kept[j]);
+		ck_assert_ptr_nonnull(fc_tmpl_find(kept[j], 256));
+	}
+	ck_assert_uint_eq(fc_tmpl_session_count(e), n_kept);
+	fc_tmpl_store_free(e);
+	fc_metrics_free(m);
+	fc_config_fini(&cfg);
+}
+END_TEST
+
 static Suite *template_suite(void)
 {
 	Suite *s = suite_create("template");
@@ -424,6 +546,7 @@ static Suite *template_suite(void)
 	tc = tcase_create("held");
 	tcase_add_test(tc, held_then_released);
 	tcase_add_test(tc, held_aged_capped_and_given_up_at_exit);
+	tcase_add_test(tc, hold_off);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("persistence");
 	tcase_add_test(tc, persistence);
@@ -432,6 +555,10 @@ static Suite *template_suite(void)
 	tc = tcase_create("sequence");
 	tcase_add_test(tc, sequence_v9_packets);
 	tcase_add_test(tc, sequence_ipfix_records);
+	tcase_add_test(tc, sequence_ipfix_after_release);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("session table");
+	tcase_add_test(tc, session_table_delete_keeps_the_rest);
 	suite_add_tcase(s, tc);
 	return s;
 }
