@@ -223,6 +223,21 @@ void fc_config_init(struct fc_config *c)
 	}
 }
 
+size_t fc_config_option_count(void)
+{
+	return N_OPTS;
+}
+
+const char *fc_config_option_name(size_t i)
+{
+	return i < N_OPTS ? opts[i].name : NULL;
+}
+
+const char *fc_config_option_default(size_t i)
+{
+	return i < N_OPTS ? opts[i].def : NULL;
+}
+
 static void list_free(struct fc_strlist *l)
 {
 	for (size_t i = 0; i < l->n; i++)

@@ -77,8 +77,16 @@ struct fc_config {
 	uint64_t stats_interval; /* seconds between counter prints, 0 = off */
 };
 
-/* Sets every option to its default. */
+/* Sets every option to its default: the one owner of defaults, used by the
+ * binary, the tests and the fuzzers alike. The engines take a filled
+ * config and have no defaults of their own. */
 void fc_config_init(struct fc_config *c);
+
+/* The option table, for tests and documentation: name and default (NULL:
+ * none) of option i < fc_config_option_count(). */
+size_t fc_config_option_count(void);
+const char *fc_config_option_name(size_t i);
+const char *fc_config_option_default(size_t i);
 void fc_config_fini(struct fc_config *c);
 
 /* Parses argv (and --config FILE, applied where it appears). On error

@@ -336,6 +336,22 @@ size_t fc_decoder_visit_exporters(const struct fc_decoder *d,
 	return d->n_exporters;
 }
 
+void fc_decoder_limits(const struct fc_decoder *d, struct fc_decode_limits *out)
+{
+	struct fc_tmpl_limits t;
+
+	fc_tmpl_store_limits(d->tmpl, &t);
+	out->template_max_exporters = t.max_sessions;
+	out->template_max_per_exporter = t.max_templates;
+	out->template_max_fields = t.max_fields;
+	out->hold_bytes = t.hold_bytes;
+	out->hold_seconds = t.hold_seconds;
+	out->template_ttl = t.ttl_seconds;
+	out->template_save_interval = t.save_seconds;
+	out->template_ignore_port = t.ignore_port;
+	fc_sflow_limits(d->sflow, &out->sflow_max_samples, &out->sflow_max_records);
+}
+
 const struct fc_tmpl_store *fc_decoder_templates(const struct fc_decoder *d)
 {
 	return d->tmpl;

@@ -19,6 +19,7 @@
 #ifndef FC_DECODE_H
 #define FC_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -109,6 +110,16 @@ struct fc_exporter_info {
 size_t fc_decoder_visit_exporters(const struct fc_decoder *d,
 				  void (*fn)(void *ctx, const struct fc_exporter_info *x),
 				  void *ctx);
+
+/* The limits the decoders hold, as they took them from the config (tests:
+ * every default of the option table reaches the engine). */
+struct fc_decode_limits {
+	uint64_t template_max_exporters, template_max_per_exporter, template_max_fields;
+	uint64_t hold_bytes, hold_seconds, template_ttl, template_save_interval;
+	uint64_t sflow_max_samples, sflow_max_records;
+	bool template_ignore_port;
+};
+void fc_decoder_limits(const struct fc_decoder *d, struct fc_decode_limits *out);
 
 /* The template store (introspection: fc_tmpl_visit), and the latest
  * datagram clock seen (0 before the first datagram). */

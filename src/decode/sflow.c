@@ -198,6 +198,13 @@ struct fc_sflow_state *fc_sflow_state_new(struct fc_metrics *m, uint64_t max_sam
 	return s;
 }
 
+void fc_sflow_limits(const struct fc_sflow_state *s, uint64_t *out_max_samples,
+		     uint64_t *out_max_records)
+{
+	*out_max_samples = s->max_samples;
+	*out_max_records = s->max_records;
+}
+
 void fc_sflow_state_free(struct fc_sflow_state *s)
 {
 	free(s);

@@ -29,6 +29,10 @@ struct fc_sflow_state *fc_sflow_state_new(struct fc_metrics *m, uint64_t max_sam
 /* Accepts NULL. */
 void fc_sflow_state_free(struct fc_sflow_state *s);
 
+/* The caps s was created with. */
+void fc_sflow_limits(const struct fc_sflow_state *s, uint64_t *out_max_samples,
+		     uint64_t *out_max_records);
+
 /* Decodes one sFlow v5 datagram from g, emitting one flow per flow sample
  * (fc_emit_flow) and one counter record per counter sample
  * (fc_emit_counter); datagrams lost by the agent's sequence go to

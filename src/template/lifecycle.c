@@ -117,6 +117,18 @@ fail:
 	return NULL;
 }
 
+void fc_tmpl_store_limits(const struct fc_tmpl_store *e, struct fc_tmpl_limits *out)
+{
+	out->max_sessions = e->max_sessions;
+	out->max_templates = e->max_templates;
+	out->max_fields = e->max_fields;
+	out->hold_bytes = e->hold_bytes;
+	out->hold_seconds = e->hold_ns / 1000000000ull;
+	out->ttl_seconds = e->ttl_ns / 1000000000ull;
+	out->save_seconds = e->save_ns / 1000000000ull;
+	out->ignore_port = e->cfg->template_ignore_port;
+}
+
 void fc_tmpl_store_free(struct fc_tmpl_store *e)
 {
 	if (!e)

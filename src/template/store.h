@@ -215,6 +215,14 @@ void fc_tmpl_finish(struct fc_tmpl_store *e);
 int fc_tmpl_save(struct fc_tmpl_store *e, const char *path);
 int fc_tmpl_load(struct fc_tmpl_store *e, const char *path);
 
+/* The limits the store works with (seconds and counts, as configured). */
+struct fc_tmpl_limits {
+	uint64_t max_sessions, max_templates, max_fields, hold_bytes;
+	uint64_t hold_seconds, ttl_seconds, save_seconds;
+	bool ignore_port;
+};
+void fc_tmpl_store_limits(const struct fc_tmpl_store *e, struct fc_tmpl_limits *out);
+
 /* Introspection for tests, metrics and the /templates listing. */
 size_t fc_tmpl_session_count(const struct fc_tmpl_store *e);
 /* Bytes the session holds: templates plus held data (budget accounting). */

@@ -358,6 +358,65 @@ START_TEST(exporter_table_growth_and_cap)
 }
 END_TEST
 
+/* Item 2 of issue 14: each default of the option table reaches the
+ * decoders as it is (no engine fallback in between). Every template-*,
+ * hold-* and sflow-* option must be checked here. */
+START_TEST(option_defaults_reach_the_engine)
+{
+	struct fc_config cfg;
+	struct fc_metrics *m = fc_metrics_new();
+	struct fc_sink sink = {.flow = count_flow};
+	struct fc_decode_limits l;
+	struct fc_decoder *d;
+	size_t checked = 0;
+
+	fc_config_init(&cfg);
+	d = fc_decoder_new(&cfg, m, &sink);
+	ck_assert_ptr_nonnull(d);
+	fc_decoder_limits(d, &l);
+	const struct {
+		const char *name;
+		uint64_t got;
+	} engine[] = {
+		{"template-ignore-port", l.template_ignore_port},
+		{"template-ttl", l.template_ttl},
+		{"template-save-interval", l.template_save_interval},
+		{"template-max-per-exporter", l.template_max_per_exporter},
+		{"template-max-exporters", l.template_max_exporters},
+		{"template-max-fields", l.template_max_fields},
+		{"hold-bytes", l.hold_bytes},
+		{"hold-seconds", l.hold_seconds},
+		{"sflow-max-samples", l.sflow_max_samples},
+		{"sflow-max-records", l.sflow_max_records},
+	};
+	for (size_t i = 0; i < fc_config_option_count(); i++) {
+		const char *name = fc_config_option_name(i), *def = fc_config_option_default(i);
+		bool mine = !strncmp(name, "template-", 9) || !strncmp(name, "hold-", 5) ||
+			    !strncmp(name, "sflow-", 6);
+		size_t k;
+
+		if (!mine || !strcmp(name, "template-file"))
+			continue;
+		for (k = 0; k < sizeof(engine) / sizeof(engine[0]); k++)
+			if (!strcmp(engine[k].name, name))
+				break;
+		ck_assert_msg(k < sizeof(engine) / sizeof(engine[0]),
+			      "option %s: not checked against the engine", name);
+		ck_assert_ptr_nonnull(def);
+		ck_assert_msg(engine[k].got == (!strcmp(def, "false") ? 0
+					       : !strcmp(def, "true") ? 1
+					       : strtoull(def, NULL, 10)),
+			      "option %s: default %s, engine has %llu", name, def,
+			      (unsigned long long)engine[k].got);
+		checked++;
+	}
+	ck_assert_uint_eq(checked, sizeof(engine) / sizeof(engine[0]));
+	fc_decoder_free(d);
+	fc_metrics_free(m);
+	fc_config_fini(&cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pipeline");
@@ -370,6 +429,7 @@ int main(void)
 	tc = tcase_create("introspection");
 	tcase_add_test(tc, exporters_and_templates_json);
 	tcase_add_test(tc, exporter_table_growth_and_cap);
+	tcase_add_test(tc, option_defaults_reach_the_engine);
 	suite_add_tcase(s, tc);
 	return fc_check_run(s);
 }
