@@ -94,6 +94,43 @@ static uint64_t track_sequence(struct fc_nf5_state *s, const struct fc_dgram *g,
 	return lost;
 }
 
+/* One 48-byte record (r holds exactly it) into f. */
+static void read_record(struct fc_cur *r, uint64_t export_ns, uint32_t uptime, struct fc_flow *f)
+{
+	uint8_t a[4];
+	uint32_t first, last;
+
+	fc_cur_copy(r, a, 4);
+	fc_addr_set4(&f->src_addr, a);
+	fc_cur_copy(r, a, 4);
+	fc_addr_set4(&f->dst_addr, a);
+	fc_cur_copy(r, a, 4);
+	fc_addr_set4(&f->next_hop, a);
+	f->in_if = fc_cur_be16(r);
+	f->out_if = fc_cur_be16(r);
+	f->packets = fc_cur_be32(r);
+	f->bytes = fc_cur_be32(r);
+	first = fc_cur_be32(r);
+	last = fc_cur_be32(r);
+	f->time_flow_start_ns = fc_uptime_to_unix_ns(export_ns, uptime, first);
+	f->time_flow_end_ns = fc_uptime_to_unix_ns(export_ns, uptime, last);
+	f->src_port = fc_cur_be16(r);
+	f->dst_port = fc_cur_be16(r);
+	fc_cur_skip(r, 1); /* pad1 */
+	f->tcp_flags = fc_cur_u8(r);
+	f->proto = fc_cur_u8(r);
+	f->ip_tos = fc_cur_u8(r);
+	f->src_as = fc_cur_be16(r);
+	f->dst_as = fc_cur_be16(r);
+	f->src_net = fc_cur_u8(r);
+	f->dst_net = fc_cur_u8(r);
+	if (f->proto == 1 || f->proto == 58) {
+		/* ICMP type/code travel in dstport as type << 8 | code */
+		f->icmp_type = f->dst_port >> 8;
+		f->icmp_code = f->dst_port & 0xff;
+	}
+}
+
 int fc_nf5_decode(struct fc_nf5_state *s, const struct fc_emit *out, const struct fc_dgram *g)
 {
 	struct fc_cur c;
@@ -138,8 +175,6 @@ int fc_nf5_decode(struct fc_nf5_state *s, const struct fc_emit *out, const struc
 	for (size_t i = 0; i < fit; i++) {
 		struct fc_flow f;
 		struct fc_cur r;
-		uint8_t a[4];
-		uint32_t first, last;
 
 		fc_cur_sub(&c, FC_NF5_RECORD_LEN, &r); /* fits: checked above */
 		fc_flow_reset(&f);
@@ -150,36 +185,7 @@ int fc_nf5_decode(struct fc_nf5_state *s, const struct fc_emit *out, const struc
 		f.sampler_address = g->src;
 		f.exporter_port = g->src_port;
 		f.etype = 0x0800;
-
-		fc_cur_copy(&r, a, 4);
-		fc_addr_set4(&f.src_addr, a);
-		fc_cur_copy(&r, a, 4);
-		fc_addr_set4(&f.dst_addr, a);
-		fc_cur_copy(&r, a, 4);
-		fc_addr_set4(&f.next_hop, a);
-		f.in_if = fc_cur_be16(&r);
-		f.out_if = fc_cur_be16(&r);
-		f.packets = fc_cur_be32(&r);
-		f.bytes = fc_cur_be32(&r);
-		first = fc_cur_be32(&r);
-		last = fc_cur_be32(&r);
-		f.time_flow_start_ns = fc_uptime_to_unix_ns(export_ns, uptime, first);
-		f.time_flow_end_ns = fc_uptime_to_unix_ns(export_ns, uptime, last);
-		f.src_port = fc_cur_be16(&r);
-		f.dst_port = fc_cur_be16(&r);
-		fc_cur_skip(&r, 1); /* pad1 */
-		f.tcp_flags = fc_cur_u8(&r);
-		f.proto = fc_cur_u8(&r);
-		f.ip_tos = fc_cur_u8(&r);
-		f.src_as = fc_cur_be16(&r);
-		f.dst_as = fc_cur_be16(&r);
-		f.src_net = fc_cur_u8(&r);
-		f.dst_net = fc_cur_u8(&r);
-		if (f.proto == 1 || f.proto == 58) {
-			/* ICMP type/code travel in dstport as type << 8 | code */
-			f.icmp_type = f.dst_port >> 8;
-			f.icmp_code = f.dst_port & 0xff;
-		}
+		read_record(&r, export_ns, uptime, &f);
 		fc_emit_flow(out, &f);
 	}
 	return rc;
