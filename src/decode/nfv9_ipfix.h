@@ -2,7 +2,7 @@
  * The set walker and record decoder shared by NetFlow v9 (RFC 3954) and
  * IPFIX (RFC 7011): walks the flowsets / sets of one message by their own
  * lengths, hands template sets to the protocol's template-record reader,
- * stores templates in the template engine (src/template/store.h), holds
+ * stores templates in the template store (src/template/store.h), holds
  * data sets whose template is unknown, decodes data records through the IE
  * table (fields.h) into struct fc_flow and options records into sampling /
  * interface-name state, and does the sequence accounting.
