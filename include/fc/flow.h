@@ -6,7 +6,7 @@
  *
  * Ownership: a decoder hands a flow to its sink by pointer for the duration
  * of the call only. String pointers (names) point into memory owned by the
- * component that set them (template cache, enrichment snapshot) and stay
+ * component that set them (template store, enrichment snapshot) and stay
  * valid until the sink returns. Nothing in a flow points into packet bytes.
  */
 #ifndef FC_FLOW_H

@@ -46,8 +46,10 @@ const char *fc_proto_name(enum fc_proto p);
 struct fc_tmpl_event; /* src/template/store.h */
 
 /* Where decoded records and reports go. Called synchronously from
- * fc_decode_datagram (or fc_decoder_tick when held data is released); the
- * record is borrowed for the call. The sink may modify the flow
+ * fc_decode_datagram (held data is released, and decoded, by the datagram
+ * that brings its template), tmpl_event also from fc_decoder_tick
+ * (expiry) and fc_decoder_new (templates loaded from the file); the record
+ * is borrowed for the call. The sink may modify the flow
  * (enrichment). flow is required, the others may be NULL. The decoders
  * never log: exporter_new and tmpl_event are how the caller learns what to
  * log (with the exporter as context). */

@@ -6,7 +6,7 @@
  * counter slots, so a decoder needs no lookup and no branch to count.
  *
  * Ownership: every pointer is borrowed from the front door for one
- * fc_decode_datagram call (or one fc_decoder_tick). The flow handed to
+ * fc_decode_datagram call. The flow handed to
  * fc_emit_flow is borrowed by the sink for the call and may be changed by
  * it (enrichment). Thread affinity: the decoder's thread.
  */
