@@ -321,8 +321,10 @@ int main(int argc, char **argv)
 			goto out;
 		if (w->in_ops->open(w->in_priv, cfg.pcap, &cfg, w->m) != 0)
 			goto out;
-		if (fc_pipeline_init(&w->pipe, &cfg, w->m, outs, n_outs, err, sizeof(err)) != 0) {
+		rc = fc_pipeline_init(&w->pipe, &cfg, w->m, outs, n_outs, err, sizeof(err));
+		if (rc != 0) {
 			fc_log(FC_LOG_ERROR, "%s", err);
+			exit_code = rc == FC_EINVAL ? 2 : 1; /* bad configuration: 2 */
 			goto out;
 		}
 	}

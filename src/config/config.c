@@ -110,8 +110,8 @@ static const struct opt opts[] = {
 	 "exporter address to name map"},
 	{"reload-interval", OPT_U64, O(reload_interval), "30", 0, 86400, "SECONDS",
 	 "how often enrichment files are checked for changes (0 = only on SIGHUP)"},
-	{"geoip-cache-size", OPT_U64, O(geoip_cache_size), "65536", 0, 1u << 24, "N",
-	 "lookup cache entries per database"},
+	{"geoip-cache-bytes", OPT_U64, O(geoip_cache_bytes), "4194304", 0, 1u << 30, "BYTES",
+	 "MaxMind lookup cache per worker, ASN and geo together (0 = none)"},
 	/* operations */
 	{"log-level", OPT_STR, O(log_level), "info", 0, 0, "error|warn|info|debug", "log threshold"},
 	{"stats-interval", OPT_U64, O(stats_interval), "0", 0, 86400, "SECONDS",

@@ -70,7 +70,7 @@ struct fc_config {
 	char *networks;
 	char *exporter_names;
 	uint64_t reload_interval; /* seconds between file change checks, 0 = off */
-	uint64_t geoip_cache_size; /* entries */
+	uint64_t geoip_cache_bytes; /* lookup cache size per worker */
 
 	/* operations */
 	char *log_level;         /* error | warn | info | debug */

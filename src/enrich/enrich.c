@@ -33,7 +33,7 @@ struct enrich_file_id {
 
 struct enrich_snap {
 	struct fc_strtab *strings;
-	struct fc_geoip *asn, *geo;
+	struct fc_geoip *geoip; /* ASN and geo databases, NULL when neither */
 	struct fc_nets *nets, *exporters;
 };
 
@@ -43,11 +43,11 @@ struct fc_enrich {
 	struct enrich_file_id id[F_COUNT]; /* at the last load attempt */
 	bool active;
 	bool asn_override;
-	uint64_t cache_size;
+	uint64_t cache_bytes;
 	uint64_t interval_ns;
 	uint64_t next_check_ns;
 
-	struct fc_geoip_counters ctr[2]; /* [FC_GEOIP_ASN], [FC_GEOIP_GEO] */
+	struct fc_geoip_counters ctr;
 	uint64_t *net_matches;
 	uint64_t *exporter_matches;
 	uint64_t *reloads;
@@ -79,8 +79,7 @@ static void snap_free(struct enrich_snap *s)
 {
 	if (!s)
 		return;
-	fc_geoip_close(s->asn);
-	fc_geoip_close(s->geo);
+	fc_geoip_close(s->geoip);
 	fc_nets_free(s->nets);
 	fc_nets_free(s->exporters);
 	fc_strtab_free(s->strings); /* last: the others' strings live here */
@@ -106,15 +105,9 @@ static int snap_build(struct fc_enrich *e, struct enrich_snap **out_snap,
 		rc = FC_ENOMEM;
 		goto out;
 	}
-	if (e->path[F_ASN]) {
-		rc = fc_geoip_open(e->path[F_ASN], FC_GEOIP_ASN, e->cache_size, s->strings,
-				   &e->ctr[FC_GEOIP_ASN], &s->asn, err, errlen);
-		if (rc != 0)
-			goto out;
-	}
-	if (e->path[F_GEO]) {
-		rc = fc_geoip_open(e->path[F_GEO], FC_GEOIP_GEO, e->cache_size, s->strings,
-				   &e->ctr[FC_GEOIP_GEO], &s->geo, err, errlen);
+	if (e->path[F_ASN] || e->path[F_GEO]) {
+		rc = fc_geoip_open(e->path[F_ASN], e->path[F_GEO], e->cache_bytes, s->strings,
+				   &e->ctr, &s->geoip, err, errlen);
 		if (rc != 0)
 			goto out;
 	}
@@ -144,17 +137,21 @@ static void register_counters(struct fc_enrich *e, struct fc_metrics *m)
 	static const char *const db_label[2] = {"db=\"asn\"", "db=\"geo\""};
 
 	for (unsigned i = 0; i < 2; i++) {
-		e->ctr[i].lookups = fc_metrics_counter(m, "enrich_lookups_total", db_label[i],
+		e->ctr.lookups[i] = fc_metrics_counter(m, "enrich_lookups_total", db_label[i],
 						       "addresses looked up in a MaxMind database");
-		e->ctr[i].hits = fc_metrics_counter(m, "enrich_cache_hits_total", db_label[i],
-						    "MaxMind lookups answered by the cache");
-		e->ctr[i].misses = fc_metrics_counter(
+		e->ctr.misses[i] = fc_metrics_counter(
 			m, "enrich_misses_total", db_label[i],
 			"addresses not in the MaxMind database (private, unknown)");
-		e->ctr[i].errors = fc_metrics_counter(
+		e->ctr.errors[i] = fc_metrics_counter(
 			m, "enrich_errors_total", db_label[i],
 			"MaxMind lookups that met corrupt data or ran out of memory");
 	}
+	e->ctr.cache_hits = fc_metrics_counter(
+		m, "enrich_cache_hits_total", NULL,
+		"MaxMind lookups (ASN and geo together) answered by the cache");
+	e->ctr.cache_misses = fc_metrics_counter(
+		m, "enrich_cache_misses_total", NULL,
+		"MaxMind lookups (ASN and geo together) that walked the databases");
 	e->net_matches = fc_metrics_counter(m, "enrich_network_matches_total", NULL,
 					    "addresses matched by a networks-file prefix");
 	e->exporter_matches = fc_metrics_counter(m, "enrich_exporter_matches_total", NULL,
@@ -166,8 +163,8 @@ static void register_counters(struct fc_enrich *e, struct fc_metrics *m)
 		"enrichment reloads refused (old files kept in service)");
 }
 
-struct fc_enrich *fc_enrich_new(const struct fc_config *cfg, struct fc_metrics *m, char *err,
-				size_t errlen)
+int fc_enrich_new(const struct fc_config *cfg, struct fc_metrics *m, struct fc_enrich **out_e,
+		  char *err, size_t errlen)
 {
 	struct fc_enrich *e = calloc(1, sizeof(*e));
 	const char *paths[F_COUNT] = {cfg->geoip_asn, cfg->geoip_geo, cfg->networks,
@@ -176,7 +173,7 @@ struct fc_enrich *fc_enrich_new(const struct fc_config *cfg, struct fc_metrics *
 
 	if (!e) {
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		return FC_ENOMEM;
 	}
 	for (unsigned i = 0; i < F_COUNT; i++) {
 		if (!paths[i] || paths[i][0] == '\0')
@@ -190,7 +187,7 @@ struct fc_enrich *fc_enrich_new(const struct fc_config *cfg, struct fc_metrics *
 		e->active = true;
 	}
 	e->asn_override = cfg->geoip_asn_override;
-	e->cache_size = cfg->geoip_cache_size;
+	e->cache_bytes = cfg->geoip_cache_bytes;
 	e->interval_ns = cfg->reload_interval > UINT64_MAX / NS_PER_S
 				 ? UINT64_MAX
 				 : cfg->reload_interval * NS_PER_S;
@@ -201,9 +198,10 @@ out:
 		for (unsigned i = 0; i < F_COUNT; i++)
 			free(e->path[i]);
 		free(e);
-		return NULL;
+		return rc;
 	}
-	return e;
+	*out_e = e;
+	return 0;
 }
 
 void fc_enrich_free(struct fc_enrich *e)
@@ -318,9 +316,12 @@ static void enrich_side(struct fc_enrich *e, const struct enrich_snap *s,
 				*d->net_site = net->site;
 		}
 	}
-	if (s->asn && fc_geoip_lookup(s->asn, d->addr, &r)) {
-		asn = r.asn;
-		as_name = r.as_name;
+	if (s->geoip) {
+		fc_geoip_lookup(s->geoip, d->addr, &r);
+		if (r.found_asn) {
+			asn = r.asn;
+			as_name = r.as_name;
+		}
 	}
 	if (net && net->asn) {
 		/* The operator's own prefixes: their ASN wins over MaxMind. */
@@ -335,7 +336,7 @@ static void enrich_side(struct fc_enrich *e, const struct enrich_snap *s,
 	/* A name only goes with the ASN it belongs to. */
 	if (as_name && *d->as == asn)
 		*d->as_name = as_name;
-	if (s->geo && fc_geoip_lookup(s->geo, d->addr, &r)) {
+	if (s->geoip && r.found_geo) {
 		if (r.country[0])
 			memcpy(d->country, r.country, sizeof(r.country));
 		if (r.city)
@@ -363,7 +364,7 @@ void fc_enrich_flow(struct fc_enrich *e, struct fc_flow *f)
 			++*e->exporter_matches;
 		}
 	}
-	if (!s->asn && !s->geo && !s->nets)
+	if (!s->geoip && !s->nets)
 		return;
 	enrich_side(e, s, &src);
 	enrich_side(e, s, &dst);

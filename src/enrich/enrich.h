@@ -31,7 +31,8 @@
  * before it reloads.
  *
  * Counters (fc_metrics, db="asn"|"geo"): enrich_lookups_total,
- * enrich_cache_hits_total, enrich_misses_total, enrich_errors_total;
+ * enrich_misses_total, enrich_errors_total; of the one cache in front of
+ * both databases: enrich_cache_hits_total, enrich_cache_misses_total;
  * enrich_network_matches_total, enrich_exporter_matches_total,
  * enrich_reloads_total, enrich_reload_failures_total.
  *
@@ -53,14 +54,16 @@ struct fc_enrich;
 
 /* Reads the enrichment options of cfg (geoip_asn, geoip_geo,
  * geoip_asn_override, networks, exporter_names, reload_interval,
- * geoip_cache_size; paths are copied, cfg need not outlive the object),
+ * geoip_cache_bytes; paths are copied, cfg need not outlive the object),
  * registers the counters in m (which must outlive the object) and loads
- * every configured file. Returns the object, or NULL with a message naming
- * the file and the problem in err (a bad file at start-up is fatal). With no
- * enrichment option set, returns an object on which fc_enrich_flow does
- * nothing. */
-struct fc_enrich *fc_enrich_new(const struct fc_config *cfg, struct fc_metrics *m, char *err,
-				size_t errlen);
+ * every configured file. Returns 0 with the object in *out_e, or a negative
+ * fc_err with a one-line message naming the file and the problem in err
+ * (*out_e untouched; a bad file at start-up is fatal): FC_EINVAL when a
+ * MaxMind database is of the wrong kind for its option (a configuration
+ * error), FC_EMALFORMED, FC_ESYS or FC_ENOMEM otherwise. With no enrichment
+ * option set, the object's fc_enrich_flow does nothing. */
+int fc_enrich_new(const struct fc_config *cfg, struct fc_metrics *m, struct fc_enrich **out_e,
+		  char *err, size_t errlen);
 
 /* Enriches f in place (see above). Hot path: no allocation except the first
  * sight of a MaxMind string on a cache miss; never fails (problems are

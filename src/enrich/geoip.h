@@ -1,34 +1,33 @@
 /*
- * One MaxMind DB (libmaxminddb, MMDB_MODE_MMAP) opened in one role, with the
- * lookup cache in front of it:
- *   - FC_GEOIP_ASN: GeoLite2-ASN or GeoIP2-ISP; reads autonomous_system_number
- *     and autonomous_system_organization.
- *   - FC_GEOIP_GEO: GeoLite2/GeoIP2 City or Country; reads country.iso_code
- *     and city.names.en (a Country database simply has no city).
- * A path missing from a record (sparse data) leaves that value empty.
+ * MaxMind enrichment lookups: the ASN database and the geo database (either
+ * may be absent, see mmdb.h) answered together, ASN, AS name, country and
+ * city in one lookup, through one cache in front of both.
  *
- * Addresses: IPv4 is looked up as AF_INET with MMDB_lookup_sockaddr (never
- * the string form, which would resolve names); IPv6 as AF_INET6, except that
- * a 6to4 address (2002:AABB:CCDD::/48) is looked up as its embedded IPv4
+ * Addresses: IPv4 is looked up as IPv4; IPv6 as IPv6, except that a 6to4
+ * address (2002:AABB:CCDD::/48, RFC 3056) is looked up as its embedded IPv4
  * address AA.BB.CC.DD. IPv4-mapped addresses are already IPv4 in a
  * struct fc_addr.
  *
- * Cache (exact, bounded, allocated once at open):
- *   - network level: set-associative (4 ways), keyed by (family, network,
- *     prefix length) where the network is the address masked to the netmask
- *     MMDB returned (translated back to an IPv4 length for IPv4 lookups in an
- *     IPv6 tree). MMDB networks are disjoint leaves of one tree, so at most
- *     one cached prefix holds an address and any probe order is exact; a new
- *     address probes the prefix lengths present, most-hit first.
- *   - address level: direct-mapped, keyed by the full address, in front of
- *     the network level so a repeated address costs one probe.
- *   Both levels hold cache_entries slots (0 disables caching). Negative
- *   answers (not found) are cached the same way, with their netmask.
- * Results carry strings interned in the struct fc_strtab given at open, so
- * they stay valid after this database is closed, for as long as that table.
+ * Cache (exact, bounded, sized in bytes, allocated once at open): 2-way
+ * set-associative, one 64-byte line per entry. An entry holds a combined
+ * answer and the network it is valid for: the intersection of the two
+ * databases' networks holding the address, i.e. the longer of the two
+ * prefixes (MMDB networks are leaves of one tree, so both contain the
+ * address and one contains the other). The set is chosen by a fixed bucket
+ * of the address: its /24 (IPv4) or /48 (IPv6) for networks at least that
+ * wide, else (second probe) its /32 or /64. An entry answers an address
+ * when the address lies in the entry's network, so a hit costs one or two
+ * hashes and at most four line compares whatever the prefix length, and a
+ * miss adds one walk of each tree. Negative answers (not found) are cached
+ * the same way. Every answer in the cache is an answer of the databases for
+ * every address of its network, so an entry found is always right however
+ * it got into that set.
  *
- * Thread affinity: one struct fc_geoip per thread (the cache is not locked);
- * MMDB handles to the same file in several threads share the page cache.
+ * Results carry strings interned in the struct fc_strtab given at open (once
+ * per database record, mmdb.h), so they stay valid after the databases are
+ * closed, for as long as that table.
+ *
+ * Thread affinity: one struct fc_geoip per thread (nothing is locked).
  */
 #ifndef FC_ENRICH_GEOIP_H
 #define FC_ENRICH_GEOIP_H
@@ -37,53 +36,63 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "enrich/mmdb.h"
 #include "enrich/strtab.h"
 #include "fc/flow.h"
 
-enum fc_geoip_role {
-	FC_GEOIP_ASN = 0,
-	FC_GEOIP_GEO = 1,
-};
+/* The smallest cache that is not "no cache" (one set). */
+#define FC_GEOIP_CACHE_MIN_BYTES 128u
 
-/* One answer. Strings are NULL when absent; country is "" when absent. */
+/* One combined answer. asn/as_name come from the ASN database (0/NULL when
+ * it has no answer or is absent), country/city from the geo database
+ * ("" / NULL likewise); found_* say which database knew the address. */
 struct fc_geoip_res {
 	uint32_t asn;
 	char country[4];
 	const char *as_name;
 	const char *city;
-	bool found;
+	bool found_asn;
+	bool found_geo;
 };
 
 /* Counter slots (from fc_metrics_counter) the lookups add to; they outlive
- * any one database, so reloads keep counting in the same series. */
+ * any one database, so reloads keep counting in the same series. Index by
+ * enum fc_geoip_role; slots of an absent database are not touched. */
 struct fc_geoip_counters {
-	uint64_t *lookups; /* every address looked up (cached or not) */
-	uint64_t *hits;    /* answered from the cache */
-	uint64_t *misses;  /* address not in the database (private, unknown) */
-	uint64_t *errors;  /* corrupt data met at lookup, or out of memory */
+	uint64_t *lookups[2]; /* addresses looked up (cached or not) */
+	uint64_t *misses[2];  /* address not in that database (private, unknown) */
+	uint64_t *errors[2];  /* damaged data met at lookup, or out of memory */
+	uint64_t *cache_hits;   /* combined lookups answered by the cache */
+	uint64_t *cache_misses; /* combined lookups that walked the databases */
 };
 
 struct fc_geoip;
 
-/* Opens path and checks it (MMDB_open, then a few sample records decoded in
- * full, so a damaged data section is refused now rather than at lookup).
- * strings must outlive the handle and every result. On success *out_g owns
- * the MMDB handle and the cache, returns 0. On failure returns FC_EMALFORMED
- * (not a usable MaxMind DB), FC_ESYS (cannot open the file) or FC_ENOMEM,
- * with a message naming the file in err; *out_g is untouched. */
-int fc_geoip_open(const char *path, enum fc_geoip_role role, size_t cache_entries,
+/* Opens asn_path (role FC_GEOIP_ASN) and/or geo_path (FC_GEOIP_GEO); a NULL
+ * path leaves that database out, at least one must be given. cache_bytes
+ * sizes the cache (rounded down to a power of two number of 128-byte sets;
+ * below FC_GEOIP_CACHE_MIN_BYTES: no cache). strings and ctr's slots must
+ * outlive the handle. On success *out_g owns both databases and the cache,
+ * returns 0; on failure *out_g is untouched and err names the file: the
+ * codes of fc_mmdb_open (FC_EINVAL: wrong kind of database for the option),
+ * or FC_ENOMEM. */
+int fc_geoip_open(const char *asn_path, const char *geo_path, size_t cache_bytes,
 		  struct fc_strtab *strings, const struct fc_geoip_counters *ctr,
 		  struct fc_geoip **out_g, char *err, size_t errlen);
 
-/* Closes the database and frees the cache. Accepts NULL. */
+/* Closes the databases and frees the cache. Accepts NULL. */
 void fc_geoip_close(struct fc_geoip *g);
 
-/* Looks a up; fills *out (zeroed first) and returns out->found. An absent
- * address (family 0) is not looked up or counted. Hot path: no allocation
- * except interning a string seen for the first time on a cache miss. */
+/* Looks a up in both databases; fills *out (zeroed first) and returns
+ * whether either database knew the address. An absent address (family 0)
+ * is not looked up or counted. Hot path: no allocation except decoding a
+ * database record seen for the first time on a cache miss. */
 bool fc_geoip_lookup(struct fc_geoip *g, const struct fc_addr *a, struct fc_geoip_res *out);
 
-/* Database metadata type, e.g. "GeoLite2-ASN" (owned by the handle). */
-const char *fc_geoip_type(const struct fc_geoip *g);
+/* database_type of the database in role, "" when absent (owned by g). */
+const char *fc_geoip_type(const struct fc_geoip *g, enum fc_geoip_role role);
+
+/* Cache entries (0 = no cache), for tests and diagnostics. */
+size_t fc_geoip_cache_entries(const struct fc_geoip *g);
 
 #endif

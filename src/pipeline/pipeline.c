@@ -176,6 +176,7 @@ int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct 
 	struct fc_sink sink = {.flow = on_flow, .counter = on_counter,
 			       .exporter_new = on_exporter_new, .tmpl_event = on_tmpl_event,
 			       .ctx = p};
+	int rc;
 
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;
@@ -205,9 +206,9 @@ int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct 
 					      "records dropped, by reason");
 	p->output_drops = fc_metrics_counter(m, "drops_total", "reason=\"output\"",
 					     "records dropped, by reason");
-	p->enrich = fc_enrich_new(cfg, m, err, errlen);
-	if (!p->enrich)
-		return FC_EINVAL;
+	rc = fc_enrich_new(cfg, m, &p->enrich, err, errlen);
+	if (rc != 0)
+		return rc;
 	p->dec = fc_decoder_new(cfg, m, &sink);
 	if (!p->dec) {
 		snprintf(err, errlen, "out of memory creating the decoder");

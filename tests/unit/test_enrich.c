@@ -128,10 +128,9 @@ static struct fc_enrich *mk(struct fc_metrics *m, const struct opts *o)
 	cfg.networks = fc_test_str(o->nets);
 	cfg.exporter_names = fc_test_str(o->exporters);
 	cfg.geoip_asn_override = o->override;
-	cfg.geoip_cache_size = o->cache;
+	cfg.geoip_cache_bytes = o->cache * 64; /* entries of 64 bytes */
 	cfg.reload_interval = o->interval;
-	e = fc_enrich_new(&cfg, m, err, sizeof(err));
-	ck_assert_msg(e != NULL, "fc_enrich_new: %s", err);
+	ck_assert_msg(fc_enrich_new(&cfg, m, &e, err, sizeof(err)) == 0, "fc_enrich_new: %s", err);
 	return e;
 }
 
@@ -149,18 +148,32 @@ static const char *S(const char *s)
 }
 
 static struct fc_geoip_counters ctr_storage[8];
-static uint64_t ctr_slots[8][4];
+/* per handle: lookups, cache hits, not found, errors, cache misses */
+static uint64_t ctr_slots[8][5];
 
+/* Counters of a handle with one database: both roles share the slots. */
 static struct fc_geoip_counters *counters(unsigned i)
 {
 	struct fc_geoip_counters *c = &ctr_storage[i];
 
 	memset(ctr_slots[i], 0, sizeof(ctr_slots[i]));
-	c->lookups = &ctr_slots[i][0];
-	c->hits = &ctr_slots[i][1];
-	c->misses = &ctr_slots[i][2];
-	c->errors = &ctr_slots[i][3];
+	for (unsigned r = 0; r < 2; r++) {
+		c->lookups[r] = &ctr_slots[i][0];
+		c->misses[r] = &ctr_slots[i][2];
+		c->errors[r] = &ctr_slots[i][3];
+	}
+	c->cache_hits = &ctr_slots[i][1];
+	c->cache_misses = &ctr_slots[i][4];
 	return c;
+}
+
+/* One database in one role, with a cache of `cache` 64-byte entries. */
+static int open_one(const char *path, enum fc_geoip_role role, size_t cache,
+		    struct fc_strtab *st, unsigned ci, struct fc_geoip **g, char *err,
+		    size_t errlen)
+{
+	return fc_geoip_open(role == FC_GEOIP_ASN ? path : NULL, role == FC_GEOIP_GEO ? path : NULL,
+			     cache * 64, st, counters(ci), g, err, errlen);
 }
 
 static struct fc_geoip *open_db(const char *name, enum fc_geoip_role role, size_t cache,
@@ -168,7 +181,7 @@ static struct fc_geoip *open_db(const char *name, enum fc_geoip_role role, size_
 {
 	struct fc_geoip *g = NULL;
 	char err[256] = "";
-	int rc = fc_geoip_open(td(name), role, cache, st, counters(ci), &g, err, sizeof(err));
+	int rc = open_one(td(name), role, cache, st, ci, &g, err, sizeof(err));
 
 	ck_assert_msg(rc == 0, "open %s: %s", name, err);
 	return g;
@@ -507,20 +520,28 @@ START_TEST(geoip_cache_by_network)
 	a = A("81.2.69.161");
 	fc_geoip_lookup(g, &a, &r);
 	ck_assert_uint_eq(ctr_slots[0][1], 0);
-	a = A("81.2.69.190"); /* same /27, other address: network-level hit */
+	fc_geoip_lookup(g, &a, &r); /* same address */
+	ck_assert_uint_eq(ctr_slots[0][1], 1);
+	ck_assert_str_eq(r.city, "London");
+	/* a network longer than /24 is kept per /32: the same /27, another
+	 * address, is looked up once, with the same answer */
+	a = A("81.2.69.190");
 	fc_geoip_lookup(g, &a, &r);
 	ck_assert_uint_eq(ctr_slots[0][1], 1);
 	ck_assert_str_eq(r.city, "London");
+	fc_geoip_lookup(g, &a, &r);
+	ck_assert_uint_eq(ctr_slots[0][1], 2);
 	a = A("81.2.69.192"); /* outside the /27 */
 	fc_geoip_lookup(g, &a, &r);
-	ck_assert_uint_eq(ctr_slots[0][1], 1);
-	/* misses are cached by their network too */
+	ck_assert_uint_eq(ctr_slots[0][1], 2);
+	/* misses are cached by their network too (10.0.0.0/8 here) */
 	a = A("10.0.0.1");
 	fc_geoip_lookup(g, &a, &r);
 	a = A("10.0.0.2");
 	ck_assert(!fc_geoip_lookup(g, &a, &r));
-	ck_assert_uint_eq(ctr_slots[0][1], 2);
+	ck_assert_uint_eq(ctr_slots[0][1], 3);
 	ck_assert_uint_eq(ctr_slots[0][2], 2);
+	ck_assert_uint_eq(ctr_slots[0][4], 4); /* cache misses */
 	fc_geoip_close(g);
 
 	g = open_db(ASN_DB, FC_GEOIP_ASN, 1024, st, 1);
@@ -528,9 +549,14 @@ START_TEST(geoip_cache_by_network)
 	fc_geoip_lookup(g, &a, &r);
 	ck_assert_uint_eq(r.asn, 7018);
 	ck_assert_ptr_null(r.as_name);
-	a = A("12.81.127.254"); /* same /19 */
+	a = A("12.81.96.254"); /* same /19 and /24 */
 	fc_geoip_lookup(g, &a, &r);
 	ck_assert_uint_eq(ctr_slots[1][1], 1);
+	ck_assert_uint_eq(r.asn, 7018);
+	a = A("12.81.127.254"); /* same /19, another /24: looked up once */
+	fc_geoip_lookup(g, &a, &r);
+	ck_assert_uint_eq(ctr_slots[1][1], 1);
+	ck_assert_uint_eq(r.asn, 7018);
 	ck_assert_ptr_null(r.as_name);
 	a = A("12.81.92.1"); /* the /22 next door, with an organisation */
 	fc_geoip_lookup(g, &a, &r);
@@ -624,27 +650,23 @@ START_TEST(geoip_refuses_bad_files)
 	size_t n;
 
 	st = fc_strtab_new();
-	ck_assert_int_eq(fc_geoip_open("/nonexistent.mmdb", FC_GEOIP_ASN, 16, st, counters(0), &g,
-				       err, sizeof(err)),
+	ck_assert_int_eq(open_one("/nonexistent.mmdb", FC_GEOIP_ASN, 16, st, 0, &g, err, sizeof(err)),
 			 FC_ESYS);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent.mmdb"));
 	write_str(tmp_path("garbage.mmdb"), "this is not a maxmind database\n");
-	ck_assert_int_eq(fc_geoip_open(tmp_path("garbage.mmdb"), FC_GEOIP_ASN, 16, st, counters(0),
-				       &g, err, sizeof(err)),
+	ck_assert_int_eq(open_one(tmp_path("garbage.mmdb"), FC_GEOIP_ASN, 16, st, 0, &g, err, sizeof(err)),
 			 FC_EMALFORMED);
 	/* truncated: metadata gone */
 	f = fopen(td(ASN_DB), "rb");
 	n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
 	write_file(tmp_path("trunc.mmdb"), buf, n / 2);
-	ck_assert_int_eq(fc_geoip_open(tmp_path("trunc.mmdb"), FC_GEOIP_ASN, 16, st, counters(0),
-				       &g, err, sizeof(err)),
+	ck_assert_int_eq(open_one(tmp_path("trunc.mmdb"), FC_GEOIP_ASN, 16, st, 0, &g, err, sizeof(err)),
 			 FC_EMALFORMED);
 	/* search tree and data overwritten, metadata intact */
 	memset(buf + 64, 0xff, n - 64 - 1200);
 	write_file(tmp_path("smashed.mmdb"), buf, n);
-	ck_assert_int_eq(fc_geoip_open(tmp_path("smashed.mmdb"), FC_GEOIP_ASN, 16, st,
-				       counters(0), &g, err, sizeof(err)),
+	ck_assert_int_eq(open_one(tmp_path("smashed.mmdb"), FC_GEOIP_ASN, 16, st, 0, &g, err, sizeof(err)),
 			 FC_EMALFORMED);
 	ck_assert_ptr_null(g);
 	fc_strtab_free(st);
@@ -771,8 +793,7 @@ START_TEST(flow_inactive_and_startup_errors)
 	char err[512] = "";
 
 	memset(&cfg, 0, sizeof(cfg));
-	e = fc_enrich_new(&cfg, m, err, sizeof(err));
-	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(fc_enrich_new(&cfg, m, &e, err, sizeof(err)), 0);
 	ck_assert(!fc_enrich_active(e));
 	mkflow(&f, "89.160.20.112", "2001:218::1");
 	g = f;
@@ -784,11 +805,14 @@ START_TEST(flow_inactive_and_startup_errors)
 	fc_enrich_free(NULL);
 
 	cfg.networks = fc_test_str("/nonexistent/networks.csv");
-	ck_assert_ptr_null(fc_enrich_new(&cfg, m, err, sizeof(err)));
+	e = NULL;
+	ck_assert_int_lt(fc_enrich_new(&cfg, m, &e, err, sizeof(err)), 0);
+	ck_assert_ptr_null(e);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/networks.csv"));
 	write_str(tmp_path("badnets.csv"), "10.0.0.0/8,ok\n10.0.0.1/8,bad\n");
 	cfg.networks = fc_test_str(tmp_path("badnets.csv"));
-	ck_assert_ptr_null(fc_enrich_new(&cfg, m, err, sizeof(err)));
+	ck_assert_int_lt(fc_enrich_new(&cfg, m, &e, err, sizeof(err)), 0);
+	ck_assert_ptr_null(e);
 	ck_assert_ptr_nonnull(strstr(err, "badnets.csv: line 2: host bits"));
 	fc_metrics_free(m);
 }

@@ -1,12 +1,12 @@
 /*
  * bench: decode (+ enrich) + encode throughput of the collector's hot path
- * on one core, from a pcap held in memory.
+ * on one core, from pcaps held in memory, each capture measured on its own.
  *
- * Load: every frame of the capture(s) goes through the project's L2->L4
- * parser (src/packet, fc_pkt_parse) to find its UDP payload, which is
- * copied once into an arena with its exporter address, port and capture
- * time (struct fc_dgram). IP fragments are not reassembled here: they are
- * counted and left out (flowgen never fragments).
+ * Load: every frame of a capture goes through the project's L2->L4 parser
+ * (src/packet, fc_pkt_parse) to find its UDP payload, which is copied once
+ * into an arena with its exporter address, port and capture time (struct
+ * fc_dgram). IP fragments are not reassembled here: they are counted and
+ * left out (flowgen never fragments).
  *
  * Run: the datagrams are fed to one decoder (fc_decoder_new /
  * fc_decode_datagram) over and over, for --iterations passes or --seconds
@@ -16,13 +16,26 @@
  * is output. Template and sequence state carry over between passes, as
  * they would for an exporter that loops.
  *
- * Phases: "decode" (sink counts only), then "decode+encode" (plus enrich
- * when --enrich-asn / --enrich-geo name MaxMind databases). For each it
- * prints flows/s and datagrams/s per core (from the process CPU time, so a
- * busy machine does not flatter or punish it) and ns per flow.
+ * Phases, per capture: "decode" (sink counts only), then for each address
+ * mix "decode+encode" and, when --enrich-asn / --enrich-geo name MaxMind
+ * databases, "decode+enrich+encode" right after it. A mix decides the
+ * source and destination addresses the sink sees (the same in the plain and
+ * the enriched phase, so their difference is the cost of enrichment):
+ *   capture  the addresses the capture carries;
+ *   hit      9 in 10 drawn from the networks the given databases hold
+ *            (found by walking their search trees), 1 in 10 random;
+ *   miss     9 in 10 random public addresses (IPv4, and 3 in 10 IPv6 in
+ *            2000::/3), 1 in 10 from the databases' networks.
+ * Each mix is a fixed pool of --pool addresses cycled in order. For each
+ * phase it prints flows/s and datagrams/s per core (from the process CPU
+ * time, so a busy machine does not flatter or punish it) and ns per flow;
+ * for each enriched mix the enrichment cost (enriched - plain, ns per flow),
+ * that cost as a multiple of the decode-only cost, the cache hit ratio and
+ * how many lookups each database answered.
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <maxminddb.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,9 +60,16 @@ struct corpus {
 	uint64_t frames, skipped, fragments;
 };
 
+/* Addresses a mix substitutes; n is a power of two. */
+struct addr_pool {
+	struct fc_addr *a;
+	size_t n, next;
+};
+
 struct sink_ctx {
 	bool encode;
 	struct fc_enrich *enrich;
+	struct addr_pool *pool; /* NULL: the capture's own addresses */
 	uint64_t flows, counters, encoded_bytes, encode_errors;
 	struct fc_pb_flow pbf;
 	struct fc_pb_counter pbc;
@@ -64,6 +84,10 @@ static void on_flow(void *ctx, struct fc_flow *f)
 	s->flows++;
 	if (!s->encode)
 		return;
+	if (s->pool) {
+		f->src_addr = s->pool->a[s->pool->next++ & (s->pool->n - 1)];
+		f->dst_addr = s->pool->a[s->pool->next++ & (s->pool->n - 1)];
+	}
 	if (s->enrich)
 		fc_enrich_flow(s->enrich, f);
 	fc_pb_flow_fill(f, &s->pbf);
@@ -199,10 +223,12 @@ struct phase_opts {
 	double seconds;
 	bool encode;
 	struct fc_enrich *enrich;
+	struct addr_pool *pool;
 	const char *name;
 };
 
-static int run_phase(const struct phase_opts *o)
+/* Runs one phase; *out_ns_per_flow gets its CPU ns per flow. */
+static int run_phase(const struct phase_opts *o, double *out_ns_per_flow)
 {
 	struct fc_metrics *m = fc_metrics_new();
 	struct sink_ctx *s = calloc(1, sizeof(*s));
@@ -216,6 +242,9 @@ static int run_phase(const struct phase_opts *o)
 		goto done;
 	s->encode = o->encode;
 	s->enrich = o->enrich;
+	s->pool = o->pool;
+	if (o->pool)
+		o->pool->next = 0;
 	d = fc_decoder_new(o->cfg, m, &sink);
 	if (!d)
 		goto done;
@@ -236,12 +265,12 @@ static int run_phase(const struct phase_opts *o)
 	cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	if (cpu <= 0)
 		cpu = wall;
-	printf("%-22s passes=%" PRIu64 " datagrams=%" PRIu64 " flows=%" PRIu64
+	*out_ns_per_flow = s->flows ? cpu * 1e9 / (double)s->flows : 0.0;
+	printf("%-28s passes=%" PRIu64 " datagrams=%" PRIu64 " flows=%" PRIu64
 	       " counters=%" PRIu64 " errors=%" PRIu64 " wall=%.3fs cpu=%.3fs\n"
-	       "%-22s %.0f flows/s/core  %.0f datagrams/s/core  %.1f ns/flow",
+	       "%-28s %.0f flows/s/core  %.0f datagrams/s/core  %.1f ns/flow",
 	       o->name, passes, dgrams, s->flows, s->counters, errors, wall, cpu, "",
-	       (double)s->flows / cpu, (double)dgrams / cpu,
-	       s->flows ? cpu * 1e9 / (double)s->flows : 0.0);
+	       (double)s->flows / cpu, (double)dgrams / cpu, *out_ns_per_flow);
 	if (o->encode)
 		printf("  %.1f MB/s encoded (%.1f bytes/flow, %" PRIu64 " encode errors)",
 		       (double)s->encoded_bytes / cpu / 1e6,
@@ -255,16 +284,350 @@ done:
 	return rc;
 }
 
+/* ---- address mixes ---- */
+
+struct netlist {
+	struct fc_addr *net; /* network address */
+	uint8_t *plen;
+	size_t n, cap;
+};
+
+static int netlist_add(struct netlist *l, const uint8_t bits[16], unsigned depth, bool v4)
+{
+	struct fc_addr a = {0};
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 256;
+		struct fc_addr *nn = realloc(l->net, nc * sizeof(*nn));
+		uint8_t *np;
+
+		if (!nn)
+			return -1;
+		l->net = nn;
+		np = realloc(l->plen, nc);
+		if (!np)
+			return -1;
+		l->plen = np;
+		l->cap = nc;
+	}
+	if (v4) {
+		a.family = 4;
+		memcpy(a.a, bits + 12, 4);
+		l->plen[l->n] = (uint8_t)(depth - 96);
+	} else {
+		a.family = 6;
+		memcpy(a.a, bits, 16);
+		l->plen[l->n] = (uint8_t)depth;
+	}
+	l->net[l->n++] = a;
+	return 0;
+}
+
+/* Depth-first walk of an MMDB search tree collecting the networks that
+ * hold data. IPv4 data is the subtree at ::/96; the aliases of it an IPv6
+ * tree carries (::ffff:0:0/96, 2002::/16) and the rest of ::/8 are left
+ * out, so each IPv4 network is listed once. */
+static int walk_tree(MMDB_s *db, uint32_t node, unsigned depth, uint8_t bits[16],
+		     struct netlist *l)
+{
+	MMDB_search_node_s sn;
+	bool v6tree = db->metadata.ip_version == 6;
+
+	if (depth >= (v6tree ? 128u : 32u) || MMDB_read_node(db, node, &sn) != MMDB_SUCCESS)
+		return 0;
+	for (unsigned side = 0; side < 2; side++) {
+		uint8_t type = side ? sn.right_record_type : sn.left_record_type;
+		uint64_t rec = side ? sn.right_record : sn.left_record;
+		unsigned pos = v6tree ? depth : depth + 96;
+		bool v4;
+
+		/* bit pos = side, every later bit 0 */
+		for (unsigned b = pos; b < 128; b++)
+			bits[b / 8] = (uint8_t)(bits[b / 8] & ~(0x80u >> (b % 8)));
+		if (side)
+			bits[pos / 8] = (uint8_t)(bits[pos / 8] | (0x80u >> (pos % 8)));
+		if (v6tree && depth + 1 == 16 && bits[0] == 0x20 && bits[1] == 0x02)
+			continue;
+		if (v6tree && depth + 1 == 8 && bits[0] == 0) {
+			/* ::/8: only its ::/96 (IPv4) part */
+			uint32_t n = (uint32_t)rec;
+
+			for (unsigned d = depth + 1; d < 96 && type == MMDB_RECORD_TYPE_SEARCH_NODE; d++) {
+				MMDB_search_node_s s2;
+
+				if (MMDB_read_node(db, n, &s2) != MMDB_SUCCESS)
+					return 0;
+				type = s2.left_record_type;
+				n = (uint32_t)s2.left_record;
+			}
+			if (type == MMDB_RECORD_TYPE_SEARCH_NODE && walk_tree(db, n, 96, bits, l))
+				return -1;
+			continue;
+		}
+		v4 = !v6tree || (depth + 1 > 96 && memcmp(bits, "\0\0\0\0\0\0\0\0\0\0\0\0", 12) == 0);
+		if (type == MMDB_RECORD_TYPE_DATA) {
+			if (netlist_add(l, bits, v6tree ? depth + 1 : depth + 1 + 96, v4))
+				return -1;
+		} else if (type == MMDB_RECORD_TYPE_SEARCH_NODE) {
+			if (walk_tree(db, (uint32_t)rec, depth + 1, bits, l))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int collect_networks(const char *path, struct netlist *l)
+{
+	MMDB_s db;
+	uint8_t bits[16] = {0};
+	int rc;
+
+	if (MMDB_open(path, MMDB_MODE_MMAP, &db) != MMDB_SUCCESS) {
+		fprintf(stderr, "bench: %s: cannot open as a MaxMind DB\n", path);
+		return -1;
+	}
+	rc = walk_tree(&db, 0, 0, bits, l);
+	MMDB_close(&db);
+	return rc;
+}
+
+/* splitmix64: the same pools on every run. */
+static uint64_t mix_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void addr_in_network(const struct netlist *l, uint64_t *rng, struct fc_addr *out)
+{
+	size_t i = (size_t)(mix_rand(rng) % l->n);
+	unsigned plen = l->plen[i], width = l->net[i].family == 4 ? 32 : 128;
+	uint64_t r1 = mix_rand(rng), r2 = mix_rand(rng);
+
+	*out = l->net[i];
+	for (unsigned b = plen; b < width; b++) {
+		uint64_t bit = (b < 64 ? r1 >> b : r2 >> (b - 64)) & 1u;
+
+		if (bit)
+			out->a[b / 8] = (uint8_t)(out->a[b / 8] | (0x80u >> (b % 8)));
+	}
+}
+
+static void addr_random(uint64_t *rng, struct fc_addr *out)
+{
+	uint64_t r = mix_rand(rng);
+
+	memset(out, 0, sizeof(*out));
+	if (r % 10 < 3) {
+		uint64_t hi = mix_rand(rng), lo = mix_rand(rng);
+
+		out->family = 6;
+		for (int i = 0; i < 8; i++) {
+			out->a[i] = (uint8_t)(hi >> (56 - 8 * i));
+			out->a[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
+		}
+		out->a[0] = (uint8_t)(0x20 | (out->a[0] & 0x1f)); /* 2000::/3 */
+		if (out->a[1] == 0x02 && out->a[0] == 0x20)
+			out->a[1] = 0x03; /* not 6to4 */
+	} else {
+		uint32_t v = 0x01000000u + (uint32_t)((r >> 8) % (0xe0000000u - 0x01000000u));
+
+		if ((v >> 24) == 10 || (v >> 24) == 127)
+			v ^= 0x40000000u;
+		out->family = 4;
+		out->a[0] = (uint8_t)(v >> 24);
+		out->a[1] = (uint8_t)(v >> 16);
+		out->a[2] = (uint8_t)(v >> 8);
+		out->a[3] = (uint8_t)v;
+	}
+}
+
+/* hit_pct of the pool from the networks (when there are any), the rest
+ * random. */
+static int make_pool(struct addr_pool *p, size_t n, const struct netlist *l, unsigned hit_pct,
+		     uint64_t seed)
+{
+	uint64_t rng = seed;
+
+	p->a = calloc(n, sizeof(*p->a));
+	if (!p->a)
+		return -1;
+	p->n = n;
+	for (size_t i = 0; i < n; i++) {
+		if (l->n && mix_rand(&rng) % 100 < hit_pct)
+			addr_in_network(l, &rng, &p->a[i]);
+		else
+			addr_random(&rng, &p->a[i]);
+	}
+	return 0;
+}
+
 static void usage(FILE *o)
 {
 	fprintf(o, "usage: bench [--iterations N | --seconds T] [--decode-only | --encode-only]\n"
-		   "             [--enrich-asn MMDB] [--enrich-geo MMDB] PCAP...\n"
+		   "             [--enrich-asn MMDB] [--enrich-geo MMDB] [--mix LIST]\n"
+		   "             [--pool N] [--cache-bytes B] [--rounds N] PCAP...\n"
 		   "  --iterations N   passes over the capture (default: run for --seconds)\n"
 		   "  --seconds T      wall time per phase (default 2)\n"
-		   "  --decode-only    skip the decode+encode phase\n"
+		   "  --decode-only    skip the decode+encode phases\n"
 		   "  --encode-only    skip the decode-only phase\n"
-		   "  --enrich-asn F   enrich with this MaxMind ASN database in the encode phase\n"
-		   "  --enrich-geo F   enrich with this MaxMind City/Country database\n");
+		   "  --enrich-asn F   enrich with this MaxMind ASN database in the encode phases\n"
+		   "  --enrich-geo F   enrich with this MaxMind City/Country database\n"
+		   "  --mix LIST       address mixes, comma-separated: capture, hit, miss\n"
+		   "                   (default: hit,miss with enrichment, else capture)\n"
+		   "  --pool N         addresses per mix pool, a power of two (default 65536)\n"
+		   "  --cache-bytes B  the collector's --geoip-cache-bytes (default its default)\n"
+		   "  --rounds N       plain and enriched phases alternated N times, fastest\n"
+		   "                   kept (default 3)\n"
+		   "Each PCAP is measured on its own.\n");
+}
+
+enum { MIX_CAPTURE, MIX_HIT, MIX_MISS, MIX_COUNT };
+static const char *const mix_name[MIX_COUNT] = {"capture", "hit", "miss"};
+
+static int parse_mix(const char *arg, bool on[MIX_COUNT])
+{
+	char buf[128], *save = NULL, *t;
+
+	if (strlen(arg) >= sizeof(buf))
+		return -1;
+	strcpy(buf, arg);
+	memset(on, 0, MIX_COUNT * sizeof(on[0]));
+	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		unsigned i;
+
+		for (i = 0; i < MIX_COUNT && strcmp(t, mix_name[i]) != 0; i++)
+			;
+		if (i == MIX_COUNT)
+			return -1;
+		on[i] = true;
+	}
+	return 0;
+}
+
+struct bench {
+	struct fc_config cfg;
+	struct phase_opts po;
+	bool decode_only, encode_only, enriching;
+	unsigned rounds;
+	bool mix[MIX_COUNT];
+	struct addr_pool pool[MIX_COUNT];
+};
+
+/* The enriched phase of one mix, with its own counters and a cold cache;
+ * its ns per flow in *out_ns, the counters' story in note. */
+static int run_enriched(struct bench *b, unsigned mix, double *out_ns, char *note, size_t notelen)
+{
+	struct fc_metrics *em = fc_metrics_new();
+	struct fc_enrich *enrich = NULL;
+	char err[512], name[64];
+	int rc = -1;
+
+	if (!em || fc_enrich_new(&b->cfg, em, &enrich, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench: enrichment: %s\n", em ? err : "out of memory");
+		goto done;
+	}
+	snprintf(name, sizeof(name), "decode+enrich+encode/%s", mix_name[mix]);
+	b->po.encode = true;
+	b->po.enrich = enrich;
+	b->po.pool = mix == MIX_CAPTURE ? NULL : &b->pool[mix];
+	b->po.name = name;
+	if (run_phase(&b->po, out_ns))
+		goto done;
+	{
+		uint64_t hits = fc_metrics_get(em, "enrich_cache_hits_total", NULL);
+		uint64_t misses = fc_metrics_get(em, "enrich_cache_misses_total", NULL);
+		uint64_t la = fc_metrics_get(em, "enrich_lookups_total", "db=\"asn\"");
+		uint64_t ma = fc_metrics_get(em, "enrich_misses_total", "db=\"asn\"");
+		uint64_t lg = fc_metrics_get(em, "enrich_lookups_total", "db=\"geo\"");
+		uint64_t mg = fc_metrics_get(em, "enrich_misses_total", "db=\"geo\"");
+		int n = snprintf(note, notelen, "cache hits %.1f%%",
+				 hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0);
+
+		if (la && n > 0 && (size_t)n < notelen)
+			n += snprintf(note + n, notelen - (size_t)n, ", asn found %.1f%%",
+				      100.0 * (double)(la - ma) / (double)la);
+		if (lg && n > 0 && (size_t)n < notelen)
+			n += snprintf(note + n, notelen - (size_t)n, ", geo found %.1f%%",
+				      100.0 * (double)(lg - mg) / (double)lg);
+		if (n > 0 && (size_t)n < notelen)
+			snprintf(note + n, notelen - (size_t)n, ", %" PRIu64 " lookup errors",
+				 fc_metrics_sum(em, "enrich_errors_total"));
+	}
+	rc = 0;
+done:
+	fc_enrich_free(enrich);
+	fc_metrics_free(em);
+	return rc;
+}
+
+static int bench_capture(struct bench *b, const char *path)
+{
+	struct corpus cp = {0};
+	uint64_t bytes = 0;
+	double decode_ns = 0;
+	int rc = -1;
+
+	if (load_pcap(&cp, path))
+		goto done;
+	if (cp.n == 0) {
+		fprintf(stderr, "bench: %s: no UDP datagrams in the capture\n", path);
+		goto done;
+	}
+	for (size_t i = 0; i < cp.n; i++) {
+		cp.d[i].data = cp.arena + (uintptr_t)cp.d[i].data;
+		bytes += cp.d[i].len;
+	}
+	printf("bench: %s: %" PRIu64 " frames, %zu UDP datagrams (%" PRIu64 " bytes) in memory, "
+	       "%" PRIu64 " skipped, %" PRIu64 " fragments left out\n",
+	       path, cp.frames, cp.n, bytes, cp.skipped, cp.fragments);
+	b->po.cp = &cp;
+	b->po.encode = false;
+	b->po.enrich = NULL;
+	b->po.pool = NULL;
+	b->po.name = "decode";
+	if (!b->encode_only && run_phase(&b->po, &decode_ns))
+		goto done;
+	for (unsigned mix = 0; mix < MIX_COUNT && !b->decode_only; mix++) {
+		double plain = 0, enriched = 0, ns;
+		char name[64], note[160] = "";
+
+		if (!b->mix[mix])
+			continue;
+		snprintf(name, sizeof(name), "decode+encode/%s", mix_name[mix]);
+		/* Alternate plain and enriched and keep the fastest of each: on
+		 * a shared machine the slow runs are other people's work. */
+		for (unsigned r = 0; r < b->rounds; r++) {
+			b->po.encode = true;
+			b->po.enrich = NULL;
+			b->po.pool = mix == MIX_CAPTURE ? NULL : &b->pool[mix];
+			b->po.name = name;
+			if (run_phase(&b->po, &ns))
+				goto done;
+			plain = r == 0 || ns < plain ? ns : plain;
+			if (!b->enriching)
+				continue;
+			if (run_enriched(b, mix, &ns, note, sizeof(note)))
+				goto done;
+			enriched = r == 0 || ns < enriched ? ns : enriched;
+		}
+		if (!b->enriching)
+			continue;
+		printf("RESULT %s mix=%s plain=%.1f enriched=%.1f ns/flow: enrich cost %.1f ns/flow",
+		       path, mix_name[mix], plain, enriched, enriched - plain);
+		if (decode_ns > 0)
+			printf(" = %.2f x decode (%.1f ns/flow)", (enriched - plain) / decode_ns,
+			       decode_ns);
+		printf("; %s\n", note);
+	}
+	rc = 0;
+done:
+	free(cp.d);
+	free(cp.arena);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -276,99 +639,106 @@ int main(int argc, char **argv)
 		{"encode-only", no_argument, NULL, 'e'},
 		{"enrich-asn", required_argument, NULL, 'a'},
 		{"enrich-geo", required_argument, NULL, 'g'},
+		{"mix", required_argument, NULL, 'm'},
+		{"pool", required_argument, NULL, 'p'},
+		{"cache-bytes", required_argument, NULL, 'c'},
+		{"rounds", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct fc_config cfg;
-	struct corpus cp = {0};
-	struct phase_opts po = {0};
-	struct fc_metrics *em = NULL;
-	struct fc_enrich *enrich = NULL;
-	bool decode_only = false, encode_only = false;
-	uint64_t bytes = 0;
-	char err[256];
+	static struct bench b;
+	struct netlist nets = {0};
+	const char *mix_arg = NULL;
+	size_t pool_n = 65536;
 	int c, rc = 1;
 
-	fc_config_init(&cfg);
-	po.seconds = 2;
-	while ((c = getopt_long(argc, argv, "i:s:dea:g:h", lo, NULL)) != -1) {
+	fc_config_init(&b.cfg);
+	b.po.seconds = 2;
+	b.rounds = 3;
+	while ((c = getopt_long(argc, argv, "i:s:dea:g:m:p:c:r:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i':
-			po.iterations = strtoull(optarg, NULL, 10);
+			b.po.iterations = strtoull(optarg, NULL, 10);
 			break;
 		case 's':
-			po.seconds = strtod(optarg, NULL);
+			b.po.seconds = strtod(optarg, NULL);
 			break;
 		case 'd':
-			decode_only = true;
+			b.decode_only = true;
 			break;
 		case 'e':
-			encode_only = true;
+			b.encode_only = true;
 			break;
 		case 'a':
-			free(cfg.geoip_asn);
-			cfg.geoip_asn = strdup(optarg);
+			free(b.cfg.geoip_asn);
+			b.cfg.geoip_asn = strdup(optarg);
 			break;
 		case 'g':
-			free(cfg.geoip_geo);
-			cfg.geoip_geo = strdup(optarg);
+			free(b.cfg.geoip_geo);
+			b.cfg.geoip_geo = strdup(optarg);
+			break;
+		case 'm':
+			mix_arg = optarg;
+			break;
+		case 'p':
+			pool_n = (size_t)strtoull(optarg, NULL, 10);
+			break;
+		case 'c':
+			b.cfg.geoip_cache_bytes = strtoull(optarg, NULL, 10);
+			break;
+		case 'r':
+			b.rounds = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'h':
 			usage(stdout);
-			fc_config_fini(&cfg);
+			fc_config_fini(&b.cfg);
 			return 0;
 		default:
 			usage(stderr);
-			fc_config_fini(&cfg);
+			fc_config_fini(&b.cfg);
 			return 2;
 		}
 	}
-	if (optind >= argc || po.seconds <= 0 || po.seconds > 3600) {
-		usage(stderr);
-		fc_config_fini(&cfg);
+	b.enriching = b.cfg.geoip_asn || b.cfg.geoip_geo;
+	if (mix_arg ? parse_mix(mix_arg, b.mix) != 0 : false) {
+		fprintf(stderr, "bench: --mix: capture, hit or miss, comma-separated\n");
+		fc_config_fini(&b.cfg);
 		return 2;
 	}
+	if (!mix_arg) {
+		b.mix[MIX_CAPTURE] = !b.enriching;
+		b.mix[MIX_HIT] = b.mix[MIX_MISS] = b.enriching;
+	}
+	if (optind >= argc || b.po.seconds <= 0 || b.po.seconds > 3600 || pool_n == 0 ||
+	    (pool_n & (pool_n - 1)) != 0 || pool_n > (1u << 24) ||
+	    b.rounds == 0 || b.rounds > 100) {
+		usage(stderr);
+		fc_config_fini(&b.cfg);
+		return 2;
+	}
+	b.po.cfg = &b.cfg;
+	if ((b.cfg.geoip_asn && collect_networks(b.cfg.geoip_asn, &nets)) ||
+	    (b.cfg.geoip_geo && collect_networks(b.cfg.geoip_geo, &nets)))
+		goto done;
+	if ((b.mix[MIX_HIT] || b.mix[MIX_MISS]) && nets.n == 0)
+		fprintf(stderr, "bench: no database networks (no --enrich-*): the hit and miss "
+				"mixes are all random addresses\n");
+	if (b.mix[MIX_HIT] || b.mix[MIX_MISS])
+		printf("bench: %zu database networks; mixes of %zu addresses\n", nets.n, pool_n);
+	if ((b.mix[MIX_HIT] && make_pool(&b.pool[MIX_HIT], pool_n, &nets, 90, 1)) ||
+	    (b.mix[MIX_MISS] && make_pool(&b.pool[MIX_MISS], pool_n, &nets, 10, 2))) {
+		fprintf(stderr, "bench: out of memory\n");
+		goto done;
+	}
 	for (int i = optind; i < argc; i++)
-		if (load_pcap(&cp, argv[i]))
+		if (bench_capture(&b, argv[i]))
 			goto done;
-	if (cp.n == 0) {
-		fprintf(stderr, "bench: no UDP datagrams in the capture\n");
-		goto done;
-	}
-	for (size_t i = 0; i < cp.n; i++) {
-		cp.d[i].data = cp.arena + (uintptr_t)cp.d[i].data;
-		bytes += cp.d[i].len;
-	}
-	printf("bench: %" PRIu64 " frames, %zu UDP datagrams (%" PRIu64 " bytes) in memory, "
-	       "%" PRIu64 " skipped, %" PRIu64 " fragments left out\n",
-	       cp.frames, cp.n, bytes, cp.skipped, cp.fragments);
-
-	po.cfg = &cfg;
-	po.cp = &cp;
-	po.name = "decode";
-	if (!encode_only && run_phase(&po))
-		goto done;
-	if (!decode_only) {
-		if (cfg.geoip_asn || cfg.geoip_geo) {
-			em = fc_metrics_new();
-			enrich = em ? fc_enrich_new(&cfg, em, err, sizeof(err)) : NULL;
-			if (!enrich) {
-				fprintf(stderr, "bench: enrichment: %s\n", em ? err : "out of memory");
-				goto done;
-			}
-		}
-		po.encode = true;
-		po.enrich = enrich;
-		po.name = enrich ? "decode+enrich+encode" : "decode+encode";
-		if (run_phase(&po))
-			goto done;
-	}
 	rc = 0;
 done:
-	fc_enrich_free(enrich);
-	fc_metrics_free(em);
-	free(cp.d);
-	free(cp.arena);
-	fc_config_fini(&cfg);
+	for (unsigned i = 0; i < MIX_COUNT; i++)
+		free(b.pool[i].a);
+	free(nets.net);
+	free(nets.plen);
+	fc_config_fini(&b.cfg);
 	return rc;
 }
