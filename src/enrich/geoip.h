@@ -16,9 +16,10 @@
  * address and one contains the other). The set is chosen by a fixed bucket
  * of the address: its /24 (IPv4) or /48 (IPv6) for networks at least that
  * wide, else (second probe) its /32 or /64. An entry answers an address
- * when the address lies in the entry's network, so a hit costs one or two
- * hashes and at most four line compares whatever the prefix length, and a
- * miss adds one walk of each tree. Negative answers (not found) are cached
+ * when the address lies in the entry's network. The level that answered
+ * last is probed first, so a hit usually costs one hash and one line (at
+ * most three) whatever the prefix length, and a miss adds one walk of each
+ * tree. Negative answers (not found) are cached
  * the same way. Every answer in the cache is an answer of the databases for
  * every address of its network, so an entry found is always right however
  * it got into that set.
@@ -40,8 +41,8 @@
 #include "enrich/strtab.h"
 #include "fc/flow.h"
 
-/* The smallest cache that is not "no cache" (one set). */
-#define FC_GEOIP_CACHE_MIN_BYTES 128u
+/* The smallest cache that is not "no cache" (two sets of two entries). */
+#define FC_GEOIP_CACHE_MIN_BYTES 256u
 
 /* One combined answer. asn/as_name come from the ASN database (0/NULL when
  * it has no answer or is absent), country/city from the geo database

@@ -26,7 +26,10 @@
  *            (found by walking their search trees), 1 in 10 random;
  *   miss     9 in 10 random public addresses (IPv4, and 3 in 10 IPv6 in
  *            2000::/3), 1 in 10 from the databases' networks.
- * Each mix is a fixed pool of --pool addresses cycled in order. For each
+ * Each mix is a fixed pool of --pool distinct addresses, used in a fixed
+ * order with Zipf-like popularity (exponent 1: a few addresses in many
+ * flows, most in few, as in real traffic) or, with --uniform, all equally
+ * often (no locality at all: the cache's worst case). For each
  * phase it prints flows/s and datagrams/s per core (from the process CPU
  * time, so a busy machine does not flatter or punish it) and ns per flow;
  * for each enriched mix the enrichment cost (enriched - plain, ns per flow),
@@ -35,6 +38,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <maxminddb.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -60,10 +64,13 @@ struct corpus {
 	uint64_t frames, skipped, fragments;
 };
 
-/* Addresses a mix substitutes; n is a power of two. */
+/* Addresses a mix substitutes: seq, a power-of-two sequence of indices
+ * into the n distinct addresses of a, is cycled through. */
 struct addr_pool {
 	struct fc_addr *a;
-	size_t n, next;
+	size_t n;
+	uint32_t *seq;
+	size_t nseq, next;
 };
 
 struct sink_ctx {
@@ -85,8 +92,10 @@ static void on_flow(void *ctx, struct fc_flow *f)
 	if (!s->encode)
 		return;
 	if (s->pool) {
-		f->src_addr = s->pool->a[s->pool->next++ & (s->pool->n - 1)];
-		f->dst_addr = s->pool->a[s->pool->next++ & (s->pool->n - 1)];
+		struct addr_pool *p = s->pool;
+
+		f->src_addr = p->a[p->seq[p->next++ & (p->nseq - 1)]];
+		f->dst_addr = p->a[p->seq[p->next++ & (p->nseq - 1)]];
 	}
 	if (s->enrich)
 		fc_enrich_flow(s->enrich, f);
@@ -445,15 +454,19 @@ static void addr_random(uint64_t *rng, struct fc_addr *out)
 	}
 }
 
-/* hit_pct of the pool from the networks (when there are any), the rest
- * random. */
+/* n distinct addresses, hit_pct of them from the networks (when there are
+ * any), the rest random; then the order they are used in: uniform (every
+ * address as often) or, by default, Zipf-like with exponent 1 (address k
+ * about 1/(k+1) as often as the first), the heavy tail of real traffic. */
 static int make_pool(struct addr_pool *p, size_t n, const struct netlist *l, unsigned hit_pct,
-		     uint64_t seed)
+		     bool uniform, uint64_t seed)
 {
 	uint64_t rng = seed;
 
 	p->a = calloc(n, sizeof(*p->a));
-	if (!p->a)
+	p->nseq = 1u << 20;
+	p->seq = calloc(p->nseq, sizeof(*p->seq));
+	if (!p->a || !p->seq)
 		return -1;
 	p->n = n;
 	for (size_t i = 0; i < n; i++) {
@@ -462,6 +475,12 @@ static int make_pool(struct addr_pool *p, size_t n, const struct netlist *l, uns
 		else
 			addr_random(&rng, &p->a[i]);
 	}
+	for (size_t i = 0; i < p->nseq; i++) {
+		double u = (double)(mix_rand(&rng) >> 11) / 9007199254740992.0; /* [0,1) */
+		size_t k = uniform ? (size_t)(mix_rand(&rng) % n) : (size_t)pow((double)n, u) - 1;
+
+		p->seq[i] = (uint32_t)(k < n ? k : n - 1);
+	}
 	return 0;
 }
 
@@ -469,7 +488,7 @@ static void usage(FILE *o)
 {
 	fprintf(o, "usage: bench [--iterations N | --seconds T] [--decode-only | --encode-only]\n"
 		   "             [--enrich-asn MMDB] [--enrich-geo MMDB] [--mix LIST]\n"
-		   "             [--pool N] [--cache-bytes B] [--rounds N] PCAP...\n"
+		   "             [--pool N] [--uniform] [--cache-bytes B] [--rounds N] PCAP...\n"
 		   "  --iterations N   passes over the capture (default: run for --seconds)\n"
 		   "  --seconds T      wall time per phase (default 2)\n"
 		   "  --decode-only    skip the decode+encode phases\n"
@@ -478,7 +497,8 @@ static void usage(FILE *o)
 		   "  --enrich-geo F   enrich with this MaxMind City/Country database\n"
 		   "  --mix LIST       address mixes, comma-separated: capture, hit, miss\n"
 		   "                   (default: hit,miss with enrichment, else capture)\n"
-		   "  --pool N         addresses per mix pool, a power of two (default 65536)\n"
+		   "  --pool N         distinct addresses per mix, a power of two (default 65536)\n"
+		   "  --uniform        use them all equally often (default: Zipf, exponent 1)\n"
 		   "  --cache-bytes B  the collector's --geoip-cache-bytes (default its default)\n"
 		   "  --rounds N       plain and enriched phases alternated N times, fastest\n"
 		   "                   kept (default 3)\n"
@@ -643,6 +663,7 @@ int main(int argc, char **argv)
 		{"pool", required_argument, NULL, 'p'},
 		{"cache-bytes", required_argument, NULL, 'c'},
 		{"rounds", required_argument, NULL, 'r'},
+		{"uniform", no_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -650,12 +671,13 @@ int main(int argc, char **argv)
 	struct netlist nets = {0};
 	const char *mix_arg = NULL;
 	size_t pool_n = 65536;
+	bool uniform = false;
 	int c, rc = 1;
 
 	fc_config_init(&b.cfg);
 	b.po.seconds = 2;
 	b.rounds = 3;
-	while ((c = getopt_long(argc, argv, "i:s:dea:g:m:p:c:r:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:s:dea:g:m:p:c:r:uh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			b.po.iterations = strtoull(optarg, NULL, 10);
@@ -685,6 +707,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			b.cfg.geoip_cache_bytes = strtoull(optarg, NULL, 10);
+			break;
+		case 'u':
+			uniform = true;
 			break;
 		case 'r':
 			b.rounds = (unsigned)strtoul(optarg, NULL, 10);
@@ -725,8 +750,8 @@ int main(int argc, char **argv)
 				"mixes are all random addresses\n");
 	if (b.mix[MIX_HIT] || b.mix[MIX_MISS])
 		printf("bench: %zu database networks; mixes of %zu addresses\n", nets.n, pool_n);
-	if ((b.mix[MIX_HIT] && make_pool(&b.pool[MIX_HIT], pool_n, &nets, 90, 1)) ||
-	    (b.mix[MIX_MISS] && make_pool(&b.pool[MIX_MISS], pool_n, &nets, 10, 2))) {
+	if ((b.mix[MIX_HIT] && make_pool(&b.pool[MIX_HIT], pool_n, &nets, 90, uniform, 1)) ||
+	    (b.mix[MIX_MISS] && make_pool(&b.pool[MIX_MISS], pool_n, &nets, 10, uniform, 2))) {
 		fprintf(stderr, "bench: out of memory\n");
 		goto done;
 	}
@@ -735,8 +760,10 @@ int main(int argc, char **argv)
 			goto done;
 	rc = 0;
 done:
-	for (unsigned i = 0; i < MIX_COUNT; i++)
+	for (unsigned i = 0; i < MIX_COUNT; i++) {
 		free(b.pool[i].a);
+		free(b.pool[i].seq);
+	}
 	free(nets.net);
 	free(nets.plen);
 	fc_config_fini(&b.cfg);
