@@ -150,6 +150,11 @@ static int mmdb_copy(const char *path, char *open_path, size_t open_len, bool *o
 			goto out;
 		}
 	}
+	if (total == 0) {
+		snprintf(err, errlen, "%s: empty file", path);
+		rc = FC_EMALFORMED;
+		goto out;
+	}
 	/* Nobody, not even this process, may change the copy from now on.
 	 * A kernel without seals still has a private, unlinked copy. */
 	if (!*out_unlink)

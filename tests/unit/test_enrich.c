@@ -673,6 +673,81 @@ START_TEST(geoip_refuses_bad_files)
 }
 END_TEST
 
+/* A database of the wrong kind for its role is refused as a configuration
+ * error (FC_EINVAL) with a one-line message naming its type. */
+static const struct {
+	const char *db;
+	enum fc_geoip_role role;
+	const char *type;
+} wrong_kind[] = {
+	{CITY_DB, FC_GEOIP_ASN, "GeoIP2-City"},
+	{LCITY_DB, FC_GEOIP_ASN, "GeoLite2-City"},
+	{COUNTRY_DB, FC_GEOIP_ASN, "GeoIP2-Country"},
+	{ASN_DB, FC_GEOIP_GEO, "GeoLite2-ASN"},
+	{ISP_DB, FC_GEOIP_GEO, "GeoIP2-ISP"},
+};
+
+START_TEST(geoip_refuses_wrong_kind)
+{
+	struct fc_strtab *st;
+	struct fc_geoip *g = NULL;
+	char err[256] = "", want[64];
+
+	if (!have_testdata("geoip_refuses_wrong_kind"))
+		return;
+	st = fc_strtab_new();
+	ck_assert_int_eq(open_one(td(wrong_kind[_i].db), wrong_kind[_i].role, 16, st, 0, &g, err,
+				  sizeof(err)),
+			 FC_EINVAL);
+	ck_assert_ptr_null(g);
+	snprintf(want, sizeof(want), "database type '%s'", wrong_kind[_i].type);
+	ck_assert_msg(strstr(err, want) && strstr(err, wrong_kind[_i].db) && !strchr(err, '\n'),
+		      "%s", err);
+	ck_assert(fc_mmdb_type_fits(wrong_kind[_i].type, !wrong_kind[_i].role));
+	ck_assert(!fc_mmdb_type_fits(wrong_kind[_i].type, wrong_kind[_i].role));
+	fc_strtab_free(st);
+}
+END_TEST
+
+/* The database in service is a private copy: truncating the user's file,
+ * or writing over it in place, changes nothing for lookups (the mapping of
+ * the user's file would fault with SIGBUS here). */
+START_TEST(geoip_private_copy)
+{
+	struct fc_strtab *st;
+	struct fc_geoip *g;
+	struct fc_geoip_res r;
+	struct fc_addr a = A("89.160.20.112");
+	const char *path = tmp_path("inuse.mmdb");
+	static uint8_t junk[1 << 15];
+	char err[256];
+	FILE *f;
+
+	if (!have_testdata("geoip_private_copy"))
+		return;
+	copy_file(td(ASN_DB), path);
+	st = fc_strtab_new();
+	/* no cache: every lookup reads the database */
+	ck_assert_int_eq(open_one(path, FC_GEOIP_ASN, 0, st, 0, &g, err, sizeof(err)), 0);
+	ck_assert(truncate(path, 0) == 0);
+	fc_geoip_lookup(g, &a, &r);
+	ck_assert_uint_eq(r.asn, 29518);
+	ck_assert_str_eq(r.as_name, "Bredband2 AB");
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 131u + 7u);
+	f = fopen(path, "r+b");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	fclose(f);
+	a = A("1.128.0.1");
+	fc_geoip_lookup(g, &a, &r);
+	ck_assert_uint_eq(r.asn, 1221);
+	ck_assert_uint_eq(ctr_slots[0][3], 0); /* no errors */
+	fc_geoip_close(g);
+	fc_strtab_free(st);
+}
+END_TEST
+
 /* ---- flow-level rules ---- */
 
 START_TEST(flow_both_databases)
@@ -1005,6 +1080,9 @@ static Suite *enrich_suite(void)
 	tcase_add_loop_test(tc, geoip_geo_values, 0,
 			    (int)(sizeof(geo_cases) / sizeof(geo_cases[0])));
 	tcase_add_test(tc, geoip_refuses_bad_files);
+	tcase_add_loop_test(tc, geoip_refuses_wrong_kind, 0,
+			    (int)(sizeof(wrong_kind) / sizeof(wrong_kind[0])));
+	tcase_add_test(tc, geoip_private_copy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cache");
