@@ -206,17 +206,28 @@ bool fc_geoip_lookup(struct fc_geoip *g, const struct fc_addr *addr, struct fc_g
 		return false;
 	}
 	if (g->nsets) {
-		const struct geoip_slot *s = NULL;
-		unsigned f = family == 4 ? 0u : 1u, first = g->hot_level[f];
+		const struct geoip_slot *s, *set[GEOIP_LEVELS];
+		unsigned f = family == 4 ? 0u : 1u, hot = g->hot_level[f];
 
 		/* The level that answered last is probed first: traffic mostly
-		 * stays in networks of one size, so a hit is usually one probe. */
-		for (unsigned i = 0; i < GEOIP_LEVELS && !s; i++) {
-			unsigned l = (first + i) % GEOIP_LEVELS;
-
-			s = geoip_probe(geoip_bucket(g, &k, family, l), &k, family);
-			if (s)
-				g->hot_level[f] = (uint8_t)l;
+		 * stays in networks of one size, so a hit is usually one probe.
+		 * Otherwise the other two sets are fetched together, so a cold
+		 * table costs one wait for memory rather than two. */
+		s = geoip_probe(geoip_bucket(g, &k, family, hot), &k, family);
+		if (!s) {
+			for (unsigned l = 0; l < GEOIP_LEVELS; l++) {
+				if (l == hot)
+					continue;
+				set[l] = geoip_bucket(g, &k, family, l);
+				__builtin_prefetch(set[l]);
+			}
+			for (unsigned l = 0; l < GEOIP_LEVELS && !s; l++) {
+				if (l == hot)
+					continue;
+				s = geoip_probe(set[l], &k, family);
+				if (s)
+					g->hot_level[f] = (uint8_t)l;
+			}
 		}
 		if (s) {
 			out->asn = s->asn;
