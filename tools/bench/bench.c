@@ -34,7 +34,9 @@
  * time, so a busy machine does not flatter or punish it) and ns per flow;
  * for each enriched mix the enrichment cost (enriched - plain, ns per flow),
  * that cost as a multiple of the decode-only cost, the cache hit ratio and
- * how many lookups each database answered.
+ * how many lookups each database answered. With --split it also runs each
+ * mix decoded with and without enrichment but not encoded, which tells the
+ * lookups' own cost from the cost of encoding the fields they add.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -89,7 +91,7 @@ static void on_flow(void *ctx, struct fc_flow *f)
 	size_t n;
 
 	s->flows++;
-	if (!s->encode)
+	if (!s->encode && !s->pool && !s->enrich)
 		return;
 	if (s->pool) {
 		struct addr_pool *p = s->pool;
@@ -99,6 +101,8 @@ static void on_flow(void *ctx, struct fc_flow *f)
 	}
 	if (s->enrich)
 		fc_enrich_flow(s->enrich, f);
+	if (!s->encode)
+		return;
 	fc_pb_flow_fill(f, &s->pbf);
 	n = fc_pb_frame(&s->pbf.msg.base, s->frame, sizeof(s->frame));
 	if (n == 0)
@@ -488,7 +492,8 @@ static void usage(FILE *o)
 {
 	fprintf(o, "usage: bench [--iterations N | --seconds T] [--decode-only | --encode-only]\n"
 		   "             [--enrich-asn MMDB] [--enrich-geo MMDB] [--mix LIST]\n"
-		   "             [--pool N] [--uniform] [--cache-bytes B] [--rounds N] PCAP...\n"
+		   "             [--pool N] [--uniform] [--cache-bytes B] [--rounds N] [--split]\n"
+		   "             PCAP...\n"
 		   "  --iterations N   passes over the capture (default: run for --seconds)\n"
 		   "  --seconds T      wall time per phase (default 2)\n"
 		   "  --decode-only    skip the decode+encode phases\n"
@@ -502,6 +507,8 @@ static void usage(FILE *o)
 		   "  --cache-bytes B  the collector's --geoip-cache-bytes (default its default)\n"
 		   "  --rounds N       plain and enriched phases alternated N times, fastest\n"
 		   "                   kept (default 3)\n"
+		   "  --split          also decode with and without enrichment but no encoding:\n"
+		   "                   the lookups' own cost, apart from encoding their fields\n"
 		   "Each PCAP is measured on its own.\n");
 }
 
@@ -533,13 +540,15 @@ struct bench {
 	struct phase_opts po;
 	bool decode_only, encode_only, enriching;
 	unsigned rounds;
+	bool split;
 	bool mix[MIX_COUNT];
 	struct addr_pool pool[MIX_COUNT];
 };
 
 /* The enriched phase of one mix, with its own counters and a cold cache;
  * its ns per flow in *out_ns, the counters' story in note. */
-static int run_enriched(struct bench *b, unsigned mix, double *out_ns, char *note, size_t notelen)
+static int run_enriched(struct bench *b, unsigned mix, bool encode, double *out_ns, char *note,
+			size_t notelen)
 {
 	struct fc_metrics *em = fc_metrics_new();
 	struct fc_enrich *enrich = NULL;
@@ -550,8 +559,8 @@ static int run_enriched(struct bench *b, unsigned mix, double *out_ns, char *not
 		fprintf(stderr, "bench: enrichment: %s\n", em ? err : "out of memory");
 		goto done;
 	}
-	snprintf(name, sizeof(name), "decode+enrich+encode/%s", mix_name[mix]);
-	b->po.encode = true;
+	snprintf(name, sizeof(name), "decode+enrich%s/%s", encode ? "+encode" : "", mix_name[mix]);
+	b->po.encode = encode;
 	b->po.enrich = enrich;
 	b->po.pool = mix == MIX_CAPTURE ? NULL : &b->pool[mix];
 	b->po.name = name;
@@ -612,8 +621,8 @@ static int bench_capture(struct bench *b, const char *path)
 	if (!b->encode_only && run_phase(&b->po, &decode_ns))
 		goto done;
 	for (unsigned mix = 0; mix < MIX_COUNT && !b->decode_only; mix++) {
-		double plain = 0, enriched = 0, ns;
-		char name[64], note[160] = "";
+		double plain = 0, enriched = 0, dec_mix = 0, dec_enr = 0, ns;
+		char name[64], name2[64], note[160] = "", note2[160];
 
 		if (!b->mix[mix])
 			continue;
@@ -630,9 +639,22 @@ static int bench_capture(struct bench *b, const char *path)
 			plain = r == 0 || ns < plain ? ns : plain;
 			if (!b->enriching)
 				continue;
-			if (run_enriched(b, mix, &ns, note, sizeof(note)))
+			if (run_enriched(b, mix, true, &ns, note, sizeof(note)))
 				goto done;
 			enriched = r == 0 || ns < enriched ? ns : enriched;
+			if (!b->split)
+				continue;
+			/* the same without encoding: what the lookups alone cost */
+			snprintf(name2, sizeof(name2), "decode/%s", mix_name[mix]);
+			b->po.encode = false;
+			b->po.enrich = NULL;
+			b->po.name = name2;
+			if (run_phase(&b->po, &ns))
+				goto done;
+			dec_mix = r == 0 || ns < dec_mix ? ns : dec_mix;
+			if (run_enriched(b, mix, false, &ns, note2, sizeof(note2)))
+				goto done;
+			dec_enr = r == 0 || ns < dec_enr ? ns : dec_enr;
 		}
 		if (!b->enriching)
 			continue;
@@ -642,6 +664,11 @@ static int bench_capture(struct bench *b, const char *path)
 			printf(" = %.2f x decode (%.1f ns/flow)", (enriched - plain) / decode_ns,
 			       decode_ns);
 		printf("; %s\n", note);
+		if (b->split)
+			printf("SPLIT %s mix=%s lookups alone %.1f ns/flow (decode+enrich %.1f - "
+			       "decode %.1f, no encode); encoding what they added %.1f ns/flow\n",
+			       path, mix_name[mix], dec_enr - dec_mix, dec_enr, dec_mix,
+			       (enriched - plain) - (dec_enr - dec_mix));
 	}
 	rc = 0;
 done:
@@ -664,6 +691,7 @@ int main(int argc, char **argv)
 		{"cache-bytes", required_argument, NULL, 'c'},
 		{"rounds", required_argument, NULL, 'r'},
 		{"uniform", no_argument, NULL, 'u'},
+		{"split", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -677,7 +705,7 @@ int main(int argc, char **argv)
 	fc_config_init(&b.cfg);
 	b.po.seconds = 2;
 	b.rounds = 3;
-	while ((c = getopt_long(argc, argv, "i:s:dea:g:m:p:c:r:uh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:s:dea:g:m:p:c:r:uSh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			b.po.iterations = strtoull(optarg, NULL, 10);
@@ -710,6 +738,9 @@ int main(int argc, char **argv)
 			break;
 		case 'u':
 			uniform = true;
+			break;
+		case 'S':
+			b.split = true;
 			break;
 		case 'r':
 			b.rounds = (unsigned)strtoul(optarg, NULL, 10);
