@@ -13,7 +13,7 @@
 #include "fc/err.h"
 
 #define GEOIP_WAYS 2u
-#define GEOIP_LEVELS 3u
+#define GEOIP_LEVELS 4u
 #define GEOIP_MAX_BYTES (1ull << 30)
 #define FOUND_ASN 1u
 #define FOUND_GEO 2u
@@ -63,9 +63,10 @@ static inline size_t geoip_set(const struct fc_geoip *g, uint64_t w0, uint64_t w
 /* Bucket widths per level, [IPv4, IPv6]: an entry for a network of prefix
  * length p lives at the first level whose width is at least p, keyed by
  * the address's bucket of that width, so every address of the bucket finds
- * it: networks of up to /16 (/32) are shared by a whole /16 (/32), up to
- * /24 (/48) by a /24 (/48), longer ones by a /32 (/64). */
-static const unsigned level_bits[GEOIP_LEVELS][2] = {{16, 32}, {24, 48}, {32, 64}};
+ * it: networks of up to /8 (/16) are shared by a whole /8 (/16), up to /16
+ * (/32) by a /16 (/32), up to /24 (/48) by a /24 (/48), longer ones by a
+ * /32 (/64). */
+static const unsigned level_bits[GEOIP_LEVELS][2] = {{8, 16}, {16, 32}, {24, 48}, {32, 64}};
 
 static unsigned geoip_level(unsigned family, unsigned plen)
 {
@@ -211,7 +212,7 @@ bool fc_geoip_lookup(struct fc_geoip *g, const struct fc_addr *addr, struct fc_g
 
 		/* The level that answered last is probed first: traffic mostly
 		 * stays in networks of one size, so a hit is usually one probe.
-		 * Otherwise the other two sets are fetched together, so a cold
+		 * Otherwise the other sets are fetched together, so a cold
 		 * table costs one wait for memory rather than two. */
 		s = geoip_probe(geoip_bucket(g, &k, family, hot), &k, family);
 		if (!s) {

@@ -14,11 +14,12 @@
  * databases' networks holding the address, i.e. the longer of the two
  * prefixes (MMDB networks are leaves of one tree, so both contain the
  * address and one contains the other). The set is chosen by a fixed bucket
- * of the address: its /24 (IPv4) or /48 (IPv6) for networks at least that
- * wide, else (second probe) its /32 or /64. An entry answers an address
+ * of the address, the narrowest of /8, /16, /24, /32 (IPv4) or /16, /32,
+ * /48, /64 (IPv6) that the network covers whole (networks longer than /32
+ * or /64 by that bucket too). An entry answers an address
  * when the address lies in the entry's network. The level that answered
  * last is probed first, so a hit usually costs one hash and one line (at
- * most three) whatever the prefix length, and a miss adds one walk of each
+ * most four) whatever the prefix length, and a miss adds one walk of each
  * tree. Negative answers (not found) are cached
  * the same way. Every answer in the cache is an answer of the databases for
  * every address of its network, so an entry found is always right however
