@@ -15,6 +15,7 @@
 #define GEOIP_WAYS 2u
 #define GEOIP_LEVELS 4u
 #define GEOIP_MAX_BYTES (1ull << 30)
+#define GEOIP_HINTS 65536u
 #define FOUND_ASN 1u
 #define FOUND_GEO 2u
 
@@ -44,7 +45,7 @@ struct fc_geoip {
 	struct geoip_slot *slots; /* nsets * GEOIP_WAYS, in mem */
 	size_t map_bytes;         /* the mapping of slots */
 	union geoip_key bucket_mask[2][GEOIP_LEVELS]; /* [IPv4, IPv6][level] */
-	uint8_t hot_level[2];                         /* [IPv4, IPv6] */
+	uint8_t *hint; /* GEOIP_HINTS levels to probe first, by /16 or /32 */
 	unsigned shift;           /* 64 - log2(nsets) */
 	size_t nsets;             /* power of two, 0 = no cache */
 };
@@ -152,11 +153,25 @@ static int geoip_query(struct fc_geoip *g, const struct fc_addr *a, struct fc_ge
 	return rc;
 }
 
+/* Slot of the level hint of an address: its /16 (IPv4), or its /32 (IPv6)
+ * hashed; a collision only costs a probe. */
+static inline size_t geoip_hint(const union geoip_key *k, unsigned family)
+{
+	if (family == 4)
+		return (size_t)k->b[0] << 8 | k->b[1];
+	uint64_t top = (uint64_t)k->b[0] << 24 | (uint64_t)k->b[1] << 16 | (uint64_t)k->b[2] << 8 | k->b[3];
+
+	return (size_t)((top * 0x9e3779b97f4a7c15ull) >> 48);
+}
+
 static void geoip_insert(struct fc_geoip *g, const union geoip_key *k, unsigned family,
 			 unsigned plen, const struct fc_geoip_res *r)
 {
-	struct geoip_slot *set = geoip_bucket(g, k, family, geoip_level(family, plen));
+	unsigned level = geoip_level(family, plen);
+	struct geoip_slot *set = geoip_bucket(g, k, family, level);
 	struct geoip_slot *s = &set[0];
+
+	g->hint[geoip_hint(k, family)] = (uint8_t)level;
 
 	/* The newest entry goes first, the older one is kept second: a
 	 * bucket holding two small networks keeps both. */
@@ -208,12 +223,14 @@ bool fc_geoip_lookup(struct fc_geoip *g, const struct fc_addr *addr, struct fc_g
 	}
 	if (g->nsets) {
 		const struct geoip_slot *s, *set[GEOIP_LEVELS];
-		unsigned f = family == 4 ? 0u : 1u, hot = g->hot_level[f];
+		size_t h = geoip_hint(&k, family);
+		unsigned hot = g->hint[h];
 
-		/* The level that answered last is probed first: traffic mostly
-		 * stays in networks of one size, so a hit is usually one probe.
-		 * Otherwise the other sets are fetched together, so a cold
-		 * table costs one wait for memory rather than two. */
+		/* The level that last answered for this /16 (/32) is probed
+		 * first: the networks of one such block tend to be of one size,
+		 * so a hit is usually one probe. Otherwise the other sets are
+		 * fetched together, so a cold table costs one wait for memory
+		 * rather than three. */
 		s = geoip_probe(geoip_bucket(g, &k, family, hot), &k, family);
 		if (!s) {
 			for (unsigned l = 0; l < GEOIP_LEVELS; l++) {
@@ -227,7 +244,7 @@ bool fc_geoip_lookup(struct fc_geoip *g, const struct fc_addr *addr, struct fc_g
 					continue;
 				s = geoip_probe(set[l], &k, family);
 				if (s)
-					g->hot_level[f] = (uint8_t)l;
+					g->hint[h] = (uint8_t)l;
 			}
 		}
 		if (s) {
@@ -310,7 +327,8 @@ int fc_geoip_open(const char *asn_path, const char *geo_path, size_t cache_bytes
 			g->shift--;
 		g->map_bytes = g->nsets * set_bytes;
 		g->slots = cache_map(g->map_bytes);
-		if (!g->slots) {
+		g->hint = calloc(GEOIP_HINTS, 1);
+		if (!g->slots || !g->hint) {
 			snprintf(err, errlen, "out of memory for a %zu-byte GeoIP cache",
 				 g->nsets * set_bytes);
 			rc = FC_ENOMEM;
@@ -334,6 +352,7 @@ void fc_geoip_close(struct fc_geoip *g)
 	fc_mmdb_close(g->db[FC_GEOIP_GEO]);
 	if (g->slots)
 		munmap(g->slots, g->map_bytes);
+	free(g->hint);
 	free(g);
 }
 
