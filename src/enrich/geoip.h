@@ -17,8 +17,9 @@
  * of the address, the narrowest of /8, /16, /24, /32 (IPv4) or /16, /32,
  * /48, /64 (IPv6) that the network covers whole (networks longer than /32
  * or /64 by that bucket too). An entry answers an address
- * when the address lies in the entry's network. The level that answered
- * last is probed first, so a hit usually costs one hash and one line (at
+ * when the address lies in the entry's network. The level that last
+ * answered for the address's /16 (IPv4) or /32 (IPv6) is probed first (a
+ * 64 KiB hint table), so a hit usually costs one hash and one line (at
  * most four) whatever the prefix length, and a miss adds one walk of each
  * tree. Negative answers (not found) are cached
  * the same way. Every answer in the cache is an answer of the databases for
