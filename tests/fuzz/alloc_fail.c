@@ -145,7 +145,7 @@ static unsigned long run_once(const char *kind, const uint8_t *data, size_t len,
 	cfg.hold_bytes = 512;
 	cfg.hold_seconds = 3;
 	cfg.template_ttl = 5;
-	cfg.geoip_cache_size = 64;
+	cfg.geoip_cache_bytes = 64 * 64; /* 64 entries */
 	for (int i = 0; testdata && i < 2; i++) {
 		snprintf(path[i], sizeof(path[i]), "%s/mmdb/%s", testdata, dbs[i]);
 		if (access(path[i], R_OK) == 0) {
