@@ -32,12 +32,6 @@ static char *str(const char *s)
 	return view((s && s[0]) ? s : protobuf_c_empty_string);
 }
 
-/* v * rate, saturating: a lying exporter must not wrap a sum to small. */
-static uint64_t scale(uint64_t v, uint64_t rate)
-{
-	return v > UINT64_MAX / rate ? UINT64_MAX : v * rate;
-}
-
 void fc_pb_flow_fill(const struct fc_flow *f, struct fc_pb_flow *s)
 {
 	Flowpb__FlowMessage *m = &s->msg;
@@ -137,13 +131,8 @@ void fc_pb_flow_fill(const struct fc_flow *f, struct fc_pb_flow *s)
 	m->exporter_port = f->exporter_port;
 	/* Always filled, so sums over bytes_scaled include unsampled
 	 * exporters; an unknown rate counts as 1 and says so. */
-	if (f->sampling_rate > 1) {
-		m->bytes_scaled = scale(f->bytes, f->sampling_rate);
-		m->packets_scaled = scale(f->packets, f->sampling_rate);
-	} else {
-		m->bytes_scaled = f->bytes;
-		m->packets_scaled = f->packets;
-	}
+	m->bytes_scaled = fc_pb_scaled(f->bytes, f->sampling_rate);
+	m->packets_scaled = fc_pb_scaled(f->packets, f->sampling_rate);
 	m->sampling_rate_unknown = f->sampling_rate == 0;
 	m->flow_direction = (Flowpb__FlowMessage__FlowDirection)f->flow_direction;
 	m->reverse = f->reverse;

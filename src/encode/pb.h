@@ -32,6 +32,15 @@ struct fc_pb_flow {
  * encode error. */
 #define FC_PB_MAX_FRAMED 32768
 
+/* bytes_scaled / packets_scaled: v * rate, saturating (a lying exporter
+ * must not wrap a sum to small); v itself when the rate is 1 or unknown. */
+static inline uint64_t fc_pb_scaled(uint64_t v, uint64_t rate)
+{
+	if (rate <= 1)
+		return v;
+	return v > UINT64_MAX / rate ? UINT64_MAX : v * rate;
+}
+
 void fc_pb_flow_fill(const struct fc_flow *f, struct fc_pb_flow *s);
 
 /* Writes varint(len) + message into buf in one pass over the fields.

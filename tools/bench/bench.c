@@ -11,9 +11,11 @@
  * Run: the datagrams are fed to one decoder (fc_decoder_new /
  * fc_decode_datagram) over and over, for --iterations passes or --seconds
  * of wall time. The sink, like the pipeline's, optionally enriches each
- * flow (fc_enrich_flow) and encodes it (fc_pb_flow_fill + fc_pb_frame into
- * a reused buffer; sFlow counter samples with fc_pb_counter_fill); nothing
- * is output. Template and sequence state carry over between passes, as
+ * flow (fc_enrich_flow) and encodes it into a reused buffer with the
+ * schema-specific encoders (fc_pb_flow_frame, fc_pb_counter_frame for sFlow
+ * counter samples) or, with --reference-encoder, with protobuf-c's generic
+ * packer (fc_pb_flow_fill / fc_pb_counter_fill + fc_pb_frame), which is what
+ * the collector used before; nothing is output. Template and sequence state carry over between passes, as
  * they would for an exporter that loops.
  *
  * Phases, per capture: "decode" (sink counts only), then for each address
@@ -54,6 +56,7 @@
 #include "decode/decode.h"
 #include "encode/pb.h"
 #include "encode/pb_counter.h"
+#include "encode/pb_flow.h"
 #include "enrich/enrich.h"
 #include "fc/dgram.h"
 #include "fc/err.h"
@@ -79,6 +82,7 @@ struct addr_pool {
 
 struct sink_ctx {
 	bool encode;
+	bool reference; /* protobuf-c's packer instead of fc_pb_*_frame */
 	struct fc_enrich *enrich;
 	struct addr_pool *pool; /* NULL: the capture's own addresses */
 	uint64_t flows, counters, encoded_bytes, encode_errors;
@@ -105,8 +109,12 @@ static void on_flow(void *ctx, struct fc_flow *f)
 		fc_enrich_flow(s->enrich, f);
 	if (!s->encode)
 		return;
-	fc_pb_flow_fill(f, &s->pbf);
-	n = fc_pb_frame(&s->pbf.msg.base, s->frame, sizeof(s->frame));
+	if (s->reference) {
+		fc_pb_flow_fill(f, &s->pbf);
+		n = fc_pb_frame(&s->pbf.msg.base, s->frame, sizeof(s->frame));
+	} else {
+		n = fc_pb_flow_frame(f, s->frame, sizeof(s->frame));
+	}
 	if (n == 0)
 		s->encode_errors++;
 	s->encoded_bytes += n;
@@ -120,8 +128,12 @@ static void on_counter(void *ctx, const struct fc_counter *c)
 	s->counters++;
 	if (!s->encode)
 		return;
-	fc_pb_counter_fill(c, &s->pbc);
-	n = fc_pb_frame(&s->pbc.msg.base, s->frame, sizeof(s->frame));
+	if (s->reference) {
+		fc_pb_counter_fill(c, &s->pbc);
+		n = fc_pb_frame(&s->pbc.msg.base, s->frame, sizeof(s->frame));
+	} else {
+		n = fc_pb_counter_frame(c, s->frame, sizeof(s->frame));
+	}
 	if (n == 0)
 		s->encode_errors++;
 	s->encoded_bytes += n;
@@ -237,6 +249,7 @@ struct phase_opts {
 	uint64_t iterations; /* 0: run for seconds */
 	double seconds;
 	bool encode;
+	bool reference; /* protobuf-c's packer instead of fc_pb_*_frame */
 	struct fc_enrich *enrich;
 	struct addr_pool *pool;
 	const char *name;
@@ -257,6 +270,7 @@ static int run_phase(const struct phase_opts *o, double *out_ns_per_flow)
 	if (!m || !s)
 		goto done;
 	s->encode = o->encode;
+	s->reference = o->reference;
 	s->enrich = o->enrich;
 	s->pool = o->pool;
 	d = fc_decoder_new(o->cfg, m, &sink);
@@ -497,6 +511,7 @@ static void usage(FILE *o)
 	fprintf(o, "usage: bench [--iterations N | --seconds T] [--decode-only | --encode-only]\n"
 		   "             [--enrich-asn MMDB] [--enrich-geo MMDB] [--mix LIST]\n"
 		   "             [--pool N] [--uniform] [--cache-bytes B] [--rounds N] [--split]\n"
+		   "             [--reference-encoder]\n"
 		   "             PCAP...\n"
 		   "  --iterations N   passes over the capture (default: run for --seconds)\n"
 		   "  --seconds T      wall time per phase (default 2)\n"
@@ -513,6 +528,8 @@ static void usage(FILE *o)
 		   "                   kept (default 3)\n"
 		   "  --split          also decode with and without enrichment but no encoding:\n"
 		   "                   the lookups' own cost, apart from encoding their fields\n"
+		   "  --reference-encoder  encode with protobuf-c's generic packer\n"
+		   "                   (fc_pb_*_fill + fc_pb_frame), not fc_pb_*_frame\n"
 		   "Each PCAP is measured on its own.\n");
 }
 
@@ -649,7 +666,8 @@ static int bench_capture(struct bench *b, const char *path)
 
 		if (!b->mix[mix])
 			continue;
-		snprintf(name, sizeof(name), "decode+encode/%s", mix_name[mix]);
+		snprintf(name, sizeof(name), "decode+encode%s/%s", b->po.reference ? "(ref)" : "",
+			 mix_name[mix]);
 		/* Alternate plain and enriched and keep the fastest of each: on
 		 * a shared machine the slow runs are other people's work. */
 		for (unsigned r = 0; r < b->rounds; r++) {
@@ -715,6 +733,7 @@ int main(int argc, char **argv)
 		{"rounds", required_argument, NULL, 'r'},
 		{"uniform", no_argument, NULL, 'u'},
 		{"split", no_argument, NULL, 'S'},
+		{"reference-encoder", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -728,7 +747,7 @@ int main(int argc, char **argv)
 	fc_config_init(&b.cfg);
 	b.po.seconds = 2;
 	b.rounds = 3;
-	while ((c = getopt_long(argc, argv, "i:s:dea:g:m:p:c:r:uSh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:s:dea:g:m:p:c:r:uSRh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			b.po.iterations = strtoull(optarg, NULL, 10);
@@ -741,6 +760,9 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			b.encode_only = true;
+			break;
+		case 'R':
+			b.po.reference = true;
 			break;
 		case 'a':
 			free(b.cfg.geoip_asn);
