@@ -78,6 +78,15 @@ def thread_cpu(pid):
     return out
 
 
+def udp_errors():
+    """Host-wide UDP InErrors (socket buffer and checksum drops) from
+    /proc/net/snmp: shown next to the collector's own kernel-drop counter,
+    since other programs on the host add to it too."""
+    with open('/proc/net/snmp') as f:
+        rows = [line.split() for line in f if line.startswith('Udp:')]
+    return int(dict(zip(rows[0][1:], rows[1][1:]))['InErrors'])
+
+
 def counters(text):
     """Final Prometheus-style counters -> {name{labels}: value}."""
     vals = {}
@@ -135,18 +144,19 @@ def run_one(a, proto, output, rate, tmp):
     else:
         cmd += ['--output', 'kafka', '--kafka-flush-ms', '20000']
     cmd += a.extra
-    count = int(rate * a.seconds)
+    count = min(int(rate * a.seconds), a.max_flows)
     res = {'proto': proto, 'output': output, 'target': rate}
+    fpd = ['--flows-per-datagram', str(a.flows_per_datagram)] if a.flows_per_datagram else []
     with open(log, 'w') as lf:
         proc = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT)
     try:
         if not wait_listening(log, proc, 15):
             raise RuntimeError('collector did not start: see ' + log)
         time.sleep(0.3)  # the embedded broker settles
-        cpu0, th0 = proc_cpu(proc.pid), thread_cpu(proc.pid)
+        cpu0, th0, snmp0 = proc_cpu(proc.pid), thread_cpu(proc.pid), udp_errors()
         g = subprocess.run(['taskset', '-c', a.sender_cpu, a.flowgen, '--proto', proto,
                             '--to', '127.0.0.1:%d' % port, '--count', str(count),
-                            '--rate', str(rate), '--seed', '1'],
+                            '--rate', str(rate), '--seed', '1'] + fpd,
                            capture_output=True, text=True, timeout=a.seconds * 5 + 30)
         m = re.search(r'flows=(\d+) .*counter_samples=(\d+) send_errors=(\d+) '
                       r'elapsed=([\d.]+)s', g.stderr + g.stdout)
@@ -155,7 +165,7 @@ def run_one(a, proto, output, rate, tmp):
         sent, sent_counters, send_errors, elapsed = (int(m.group(1)), int(m.group(2)),
                                                      int(m.group(3)), float(m.group(4)))
         wait_idle(proc.pid, 30)
-        cpu1, th1 = proc_cpu(proc.pid), thread_cpu(proc.pid)
+        cpu1, th1, snmp1 = proc_cpu(proc.pid), thread_cpu(proc.pid), udp_errors()
     finally:
         stop(proc)
     with open(log) as f:
@@ -172,7 +182,7 @@ def run_one(a, proto, output, rate, tmp):
                published=int(published), delivered=int(delivered), kdrops=int(kdrops),
                send_errors=send_errors, cpu=cpu,
                cpu_main=th1['collector'] - th0['collector'], cpu_rdk=th1['rdk'] - th0['rdk'],
-               sent_counters=sent_counters)
+               sent_counters=sent_counters, sys_udp_errors=snmp1 - snmp0)
     res['lossfree'] = (sent == published == delivered and kdrops == 0 and send_errors == 0)
     res['us_per_flow'] = cpu * 1e6 / published if published else float('nan')
     res['us_main'] = res['cpu_main'] * 1e6 / published if published else float('nan')
@@ -181,9 +191,11 @@ def run_one(a, proto, output, rate, tmp):
 
 def fmt(r):
     return ('%-5s %-5s target %8d  achieved %9.0f  sent %8d  published %8d  delivered %8d  '
-            'kdrops %6d  %-9s  cpu %6.3fs  %.3f us/flow (collector threads %.3f, rdk %.3fs)' %
+            'kdrops %6d (host udp errors %d)  %-9s  cpu %6.3fs  %.3f us/flow '
+            '(collector threads %.3f, rdk %.3fs)' %
             (r['proto'], r['output'], r['target'], r['achieved'], r['sent'], r['published'],
-             r['delivered'], r['kdrops'], 'LOSS-FREE' if r['lossfree'] else 'LOSS',
+             r['delivered'], r['kdrops'], r['sys_udp_errors'],
+             'LOSS-FREE' if r['lossfree'] else 'LOSS',
              r['cpu'], r['us_per_flow'], r['us_main'], r['cpu_rdk']))
 
 
@@ -200,6 +212,10 @@ def main():
     ap.add_argument('--rates', default='100000,250000,500000,750000,1000000,1500000,2000000',
                     help='flows/s, ascending')
     ap.add_argument('--seconds', type=float, default=2.0, help='burst length per rate')
+    ap.add_argument('--max-flows', type=int, default=1500000,
+                    help='cap on flows per burst, for rates the sender cannot reach')
+    ap.add_argument('--flows-per-datagram', type=int, default=0,
+                    help="flowgen's --flows-per-datagram (default: flowgen's)")
     ap.add_argument('--collector-cpu', default='0')
     ap.add_argument('--sender-cpu', default='1')
     ap.add_argument('--keep-going', action='store_true',
