@@ -58,9 +58,10 @@ def proc_cpu(pid):
 
 
 def thread_cpu(pid):
-    """{thread name: cpu seconds} summed over threads of that name group:
-    'rdk' for librdkafka's threads (rdk:*), 'collector' for the rest."""
-    out = {'collector': 0.0, 'rdk': 0.0}
+    """cpu seconds by thread group: 'mock' for the embedded broker's own
+    thread (rdk:mock), 'rdk' for librdkafka's other threads (rdk:*: the
+    producer's and the mock cluster's clients), 'collector' for the rest."""
+    out = {'collector': 0.0, 'rdk': 0.0, 'mock': 0.0}
     try:
         tids = os.listdir('/proc/%d/task' % pid)
     except OSError:
@@ -74,7 +75,8 @@ def thread_cpu(pid):
         name = data[data.index('(') + 1:data.rindex(')')]
         rest = data.rsplit(')', 1)[1].split()
         cpu = (int(rest[11]) + int(rest[12])) / CLK_TCK
-        out['rdk' if name.startswith('rdk:') else 'collector'] += cpu
+        out['mock' if name == 'rdk:mock' else 'rdk' if name.startswith('rdk:')
+            else 'collector'] += cpu
     return out
 
 
@@ -182,6 +184,7 @@ def run_one(a, proto, output, rate, tmp):
                published=int(published), delivered=int(delivered), kdrops=int(kdrops),
                send_errors=send_errors, cpu=cpu,
                cpu_main=th1['collector'] - th0['collector'], cpu_rdk=th1['rdk'] - th0['rdk'],
+               cpu_mock=th1['mock'] - th0['mock'],
                sent_counters=sent_counters, sys_udp_errors=snmp1 - snmp0)
     res['lossfree'] = (sent == published == delivered and kdrops == 0 and send_errors == 0)
     res['us_per_flow'] = cpu * 1e6 / published if published else float('nan')
@@ -192,11 +195,11 @@ def run_one(a, proto, output, rate, tmp):
 def fmt(r):
     return ('%-5s %-5s target %8d  achieved %9.0f  sent %8d  published %8d  delivered %8d  '
             'kdrops %6d (host udp errors %d)  %-9s  cpu %6.3fs  %.3f us/flow '
-            '(collector threads %.3f, rdk %.3fs)' %
+            '(collector threads %.3f; rdk threads %.3fs, rdk:mock %.3fs)' %
             (r['proto'], r['output'], r['target'], r['achieved'], r['sent'], r['published'],
              r['delivered'], r['kdrops'], r['sys_udp_errors'],
              'LOSS-FREE' if r['lossfree'] else 'LOSS',
-             r['cpu'], r['us_per_flow'], r['us_main'], r['cpu_rdk']))
+             r['cpu'], r['us_per_flow'], r['us_main'], r['cpu_rdk'], r['cpu_mock']))
 
 
 def main():
