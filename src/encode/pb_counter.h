@@ -15,6 +15,7 @@
 #ifndef FC_PB_COUNTER_H
 #define FC_PB_COUNTER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "counter.pb-c.h"
@@ -29,5 +30,12 @@ struct fc_pb_counter {
 /* Fills s->msg from c. Fields of records the sample did not carry stay at
  * their proto3 default (zero, empty string). */
 void fc_pb_counter_fill(const struct fc_counter *c, struct fc_pb_counter *s);
+
+/* Writes varint(len) + CounterMessage for c into buf: the bytes
+ * fc_pb_counter_fill + fc_pb_frame produce, in one pass without the
+ * message. Returns the bytes written, or 0 when the message plus 10 bytes
+ * does not fit in cap (as fc_pb_frame). Never writes past cap; reads c
+ * only. */
+size_t fc_pb_counter_frame(const struct fc_counter *c, uint8_t *buf, size_t cap);
 
 #endif

@@ -20,112 +20,18 @@
 #include <string.h>
 
 #include "encode/pb.h"
+#include "encode/pb_wire.h"
 
 enum {
-	WT_VARINT = 0,
-	WT_LEN = 2,
-	MAX_VARINT = 10,
 	/* tag (<= 3 bytes for numbers < 2^18) + value, summed over the
 	 * non-string fields with their arrays full: 11 uint64 and 45
 	 * uint32/enum/bool fields at 13, 9 addresses at 20, communities and
 	 * AS path 165 each, MPLS TTLs and labels 54 each, 10 MPLS addresses
 	 * and 8 SRH addresses at 20, layer stack 37, layer sizes 85: 1828. */
 	FIXED_MAX = 2048,
-	STR_OVERHEAD = 3 + MAX_VARINT,
+	STR_OVERHEAD = 3 + FC_PB_MAX_VARINT,
 	N_STR = 15,
 };
-
-#define TAG(num, wt) ((uint32_t)(num) << 3 | (wt))
-
-static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
-}
-
-static inline size_t varint_len(uint64_t v)
-{
-	/* 1 + floor(bits / 7) with bits the position of the top set bit */
-	return 1 + (size_t)(63 - __builtin_clzll(v | 1)) / 7;
-}
-
-static inline uint8_t *put_u64(uint8_t *p, uint32_t tag, uint64_t v)
-{
-	if (v) {
-		p = put_varint(p, tag);
-		p = put_varint(p, v);
-	}
-	return p;
-}
-
-/* proto3 enums are int32 on the wire: a value above INT32_MAX is negative
- * and sign-extended to ten bytes, as protobuf-c's int32_pack does. */
-static inline uint8_t *put_enum(uint8_t *p, uint32_t tag, uint32_t v)
-{
-	if (v) {
-		p = put_varint(p, tag);
-		p = put_varint(p, (uint64_t)(int64_t)(int32_t)v);
-	}
-	return p;
-}
-
-static inline uint8_t *put_raw(uint8_t *p, uint32_t tag, const void *d, size_t len)
-{
-	p = put_varint(p, tag);
-	p = put_varint(p, len);
-	memcpy(p, d, len);
-	return p + len;
-}
-
-static inline uint8_t *put_addr(uint8_t *p, uint32_t tag, const struct fc_addr *a)
-{
-	size_t len = fc_addr_len(a);
-
-	return len ? put_raw(p, tag, a->a, len) : p;
-}
-
-/* A repeated bytes field is not packed: one tag per element, and an absent
- * address is still an (empty) element. */
-static inline uint8_t *put_addrs(uint8_t *p, uint32_t tag, const struct fc_addr *a, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++)
-		p = put_raw(p, tag, a[i].a, fc_addr_len(&a[i]));
-	return p;
-}
-
-static inline uint8_t *put_packed_u32(uint8_t *p, uint32_t tag, const uint32_t *v, uint32_t n)
-{
-	size_t len = 0;
-
-	if (!n)
-		return p;
-	for (uint32_t i = 0; i < n; i++)
-		len += varint_len(v[i]);
-	p = put_varint(p, tag);
-	p = put_varint(p, len);
-	for (uint32_t i = 0; i < n; i++)
-		p = put_varint(p, v[i]);
-	return p;
-}
-
-static inline uint8_t *put_packed_u8(uint8_t *p, uint32_t tag, const uint8_t *v, uint32_t n)
-{
-	size_t len = 0;
-
-	if (!n)
-		return p;
-	for (uint32_t i = 0; i < n; i++)
-		len += v[i] < 0x80 ? 1u : 2u;
-	p = put_varint(p, tag);
-	p = put_varint(p, len);
-	for (uint32_t i = 0; i < n; i++)
-		p = put_varint(p, v[i]);
-	return p;
-}
 
 static inline uint32_t clamp(uint32_t n, uint32_t max)
 {
@@ -256,7 +162,7 @@ size_t fc_pb_flow_frame(const struct fc_flow *f, uint8_t *buf, size_t cap)
 	 * char[4] holding at most 3 letters; strnlen keeps a missing NUL
 	 * inside the array. */
 	struct strs t = {.total = 0};
-	size_t worst, len, hl;
+	size_t worst, len;
 	uint8_t *end;
 
 	t.s[0] = f->src_country;
@@ -281,7 +187,7 @@ size_t fc_pb_flow_frame(const struct fc_flow *f, uint8_t *buf, size_t cap)
 	/* fc_pb_frame succeeds iff message + 10 <= cap. The worst case also
 	 * stays under 2^21, so the length prefix takes at most 3 bytes. */
 	worst = FIXED_MAX + t.total;
-	if (cap <= MAX_VARINT || worst > cap - MAX_VARINT || worst >= (size_t)1 << 21)
+	if (cap <= FC_PB_MAX_VARINT || worst > cap - FC_PB_MAX_VARINT || worst >= (size_t)1 << 21)
 		return frame_reference(f, buf, cap);
 
 	/* Written after a 2-byte prefix (128..16383-byte messages, nearly
@@ -289,9 +195,5 @@ size_t fc_pb_flow_frame(const struct fc_flow *f, uint8_t *buf, size_t cap)
 	end = put_body(buf + 2, f, &t);
 	len = (size_t)(end - (buf + 2));
 	assert(len <= worst);
-	hl = varint_len(len);
-	if (hl != 2)
-		memmove(buf + hl, buf + 2, len);
-	put_varint(buf, len);
-	return hl + len;
+	return fc_pb_wire_frame(buf, len);
 }

@@ -11,7 +11,10 @@
  * refusals and the reference fallback run too. Both encoders must return
  * the same length and bytes, and the fast one must not write past the cap
  * (the buffer is allocated at exactly cap bytes so ASan sees any overrun).
- * A short input leaves the remaining fields zero.
+ * The rest of the input fills an sFlow counter sample (struct fc_counter),
+ * which goes through fc_pb_counter_frame and fc_pb_counter_fill +
+ * fc_pb_frame at the same cap, with the same check. A short input leaves
+ * the remaining fields zero.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -19,7 +22,9 @@
 #include <string.h>
 
 #include "encode/pb.h"
+#include "encode/pb_counter.h"
 #include "encode/pb_flow.h"
+#include "fc/counter.h"
 #include "fc/cursor.h"
 #include "fc/flow.h"
 
@@ -187,10 +192,85 @@ static void flow_from(struct fc_cur *c, struct fc_flow *f)
 	f->inner_etype = num32(c);
 }
 
+static float fl(struct fc_cur *c)
+{
+	uint32_t b = fc_cur_be32(c);
+	float v;
+
+	memcpy(&v, &b, sizeof(v));
+	return v;
+}
+
+/* Fields in declaration order; each record filled whether flagged or not. */
+static void counter_from(struct fc_cur *c, struct fc_counter *k)
+{
+	uint8_t flags;
+	uint32_t *u32[] = {
+		&k->sub_agent_id, &k->sequence_num, &k->uptime_ms, &k->sample_sequence_num,
+		&k->source_id_type, &k->source_id_index, &k->ifc.if_index, &k->ifc.if_type,
+		&k->ifc.if_direction, &k->ifc.if_status, &k->ifc.if_in_ucast_pkts,
+		&k->ifc.if_in_multicast_pkts, &k->ifc.if_in_broadcast_pkts, &k->ifc.if_in_discards,
+		&k->ifc.if_in_errors, &k->ifc.if_in_unknown_protos, &k->ifc.if_out_ucast_pkts,
+		&k->ifc.if_out_multicast_pkts, &k->ifc.if_out_broadcast_pkts,
+		&k->ifc.if_out_discards, &k->ifc.if_out_errors, &k->ifc.if_promiscuous_mode,
+		&k->eth.dot3_stats_alignment_errors, &k->eth.dot3_stats_fcs_errors,
+		&k->eth.dot3_stats_single_collision_frames,
+		&k->eth.dot3_stats_multiple_collision_frames, &k->eth.dot3_stats_sqe_test_errors,
+		&k->eth.dot3_stats_deferred_transmissions, &k->eth.dot3_stats_late_collisions,
+		&k->eth.dot3_stats_excessive_collisions,
+		&k->eth.dot3_stats_internal_mac_transmit_errors,
+		&k->eth.dot3_stats_carrier_sense_errors, &k->eth.dot3_stats_frame_too_longs,
+		&k->eth.dot3_stats_internal_mac_receive_errors, &k->eth.dot3_stats_symbol_errors,
+		&k->vlan.vlan_id, &k->vlan.ucast_pkts, &k->vlan.multicast_pkts,
+		&k->vlan.broadcast_pkts, &k->vlan.discards, &k->cpu.cpu_5s, &k->cpu.cpu_1m,
+		&k->cpu.cpu_5m, &k->host_cpu.proc_run, &k->host_cpu.proc_total,
+		&k->host_cpu.cpu_num, &k->host_cpu.cpu_speed, &k->host_cpu.uptime,
+		&k->host_cpu.cpu_user, &k->host_cpu.cpu_nice, &k->host_cpu.cpu_system,
+		&k->host_cpu.cpu_idle, &k->host_cpu.cpu_wio, &k->host_cpu.cpu_intr,
+		&k->host_cpu.cpu_sintr, &k->host_cpu.interrupts, &k->host_cpu.contexts,
+		&k->host_mem.page_in, &k->host_mem.page_out, &k->host_mem.swap_in,
+		&k->host_mem.swap_out,
+	};
+	uint64_t *u64[] = {
+		&k->ifc.if_speed, &k->ifc.if_in_octets, &k->ifc.if_out_octets, &k->vlan.octets,
+		&k->cpu.total_memory, &k->cpu.free_memory, &k->host_mem.mem_total,
+		&k->host_mem.mem_free, &k->host_mem.mem_shared, &k->host_mem.mem_buffers,
+		&k->host_mem.mem_cached, &k->host_mem.swap_total, &k->host_mem.swap_free,
+	};
+
+	memset(k, 0, sizeof(*k));
+	k->time_received_ns = num(c);
+	addr(c, &k->agent);
+	k->exporter_port = (uint16_t)num(c);
+	k->n_formats = fc_cur_u8(c) % (FC_COUNTER_MAX_FORMATS + 4);
+	for (uint32_t i = 0; i < k->n_formats && i < FC_COUNTER_MAX_FORMATS; i++)
+		k->formats[i] = num32(c);
+	flags = fc_cur_u8(c);
+	k->has_if = flags & 1;
+	k->has_eth = flags & 2;
+	k->has_vlan = flags & 4;
+	k->has_cpu = flags & 8;
+	k->has_host_cpu = flags & 16;
+	k->has_host_mem = flags & 32;
+	k->has_port_name = flags & 64;
+	k->has_hostname = flags & 128;
+	for (size_t i = 0; i < sizeof(u32) / sizeof(u32[0]); i++)
+		*u32[i] = num32(c);
+	for (size_t i = 0; i < sizeof(u64) / sizeof(u64[0]); i++)
+		*u64[i] = num(c);
+	k->host_cpu.load_one = fl(c);
+	k->host_cpu.load_five = fl(c);
+	k->host_cpu.load_fifteen = fl(c);
+	fc_cur_copy(c, k->port_name, fc_cur_u8(c));
+	fc_cur_copy(c, k->hostname, fc_cur_u8(c) % sizeof(k->hostname));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fc_flow f;
 	static struct fc_pb_flow s;
+	static struct fc_counter k;
+	static struct fc_pb_counter ks;
 	static uint8_t ref[FC_PB_MAX_FRAMED];
 	struct fc_cur c;
 	uint16_t sel;
@@ -208,6 +288,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fast)
 		return 0;
 	fn = fc_pb_flow_frame(&f, fast, cap);
+	if (fn != rn || (rn && memcmp(fast, ref, rn) != 0))
+		abort();
+
+	counter_from(&c, &k);
+	fc_pb_counter_fill(&k, &ks);
+	rn = fc_pb_frame(&ks.msg.base, ref, cap);
+	fn = fc_pb_counter_frame(&k, fast, cap);
 	if (fn != rn || (rn && memcmp(fast, ref, rn) != 0))
 		abort();
 	free(fast);

@@ -3,12 +3,16 @@
  * packet parser underneath, through fc_decode_datagram as the daemon calls
  * it. The input is one UDP payload. Counter samples are also encoded with
  * fc_pb_counter_fill and packed, so the encoder sees what the decoder can
- * produce. A few agents alternate so the sequence state sees changes.
+ * produce, and with fc_pb_counter_frame, which must give the same bytes. A few agents alternate so the sequence state sees changes.
  * Flow sink and decoder set-up are the shared ones of fuzz_common.c.
  */
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "encode/pb.h"
 #include "encode/pb_counter.h"
 #include "fc/counter.h"
 #include "fuzz_common.h"
@@ -18,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void sink_counter(void *ctx, const struct fc_counter *c)
 {
 	static struct fc_pb_counter s;
-	static uint8_t out[8192];
-	size_t n;
+	static uint8_t out[8192], ref[FC_PB_MAX_FRAMED], fast[FC_PB_MAX_FRAMED];
+	size_t n, rn;
 
 	(void)ctx;
 	fc_pb_counter_fill(c, &s);
@@ -35,6 +39,9 @@ static void sink_counter(void *ctx, const struct fc_counter *c)
 			x ^= b[i];
 		(void)x;
 	}
+	rn = fc_pb_frame(&s.msg.base, ref, sizeof(ref));
+	if (fc_pb_counter_frame(c, fast, sizeof(fast)) != rn || memcmp(fast, ref, rn) != 0)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,8 +1,9 @@
 /*
- * Differential test of the schema-specific FlowMessage encoder
- * (src/encode/pb_flow.c) against the reference, protobuf-c's generic
- * packer (fc_pb_flow_fill + fc_pb_frame): both must give the same bytes,
- * or both refuse, for
+ * Differential test of the schema-specific encoders, FlowMessage
+ * (src/encode/pb_flow.c) and CounterMessage (fc_pb_counter_frame in
+ * src/encode/pb_counter.c), against the reference, protobuf-c's generic
+ * packer (fc_pb_flow_fill / fc_pb_counter_fill + fc_pb_frame): both must
+ * give the same bytes, or both refuse, for
  *   - hand-made edge flows (all zero, every field at its maximum, negative
  *     enums, absent and odd address families, huge labels),
  *   - random flows from a fixed seed, at the full buffer and at caps just
@@ -11,7 +12,9 @@
  *     (paths given on the command line by meson), and
  *   - every flow decoded from each capture and raw datagram of
  *     ../shared/testdata (tagged "testdata": SKIP when absent), once as
- *     decoded and once with labels added.
+ *     decoded and once with labels added,
+ *   - random sFlow counter samples (every record kind, floats including
+ *     -0 and NaN) and every counter sample decoded from those captures.
  * The fast encoder must also never write past the cap (a canary follows).
  */
 #include <check.h>
@@ -24,7 +27,9 @@
 #include "config/config.h"
 #include "decode/decode.h"
 #include "encode/pb.h"
+#include "encode/pb_counter.h"
 #include "encode/pb_flow.h"
+#include "fc/counter.h"
 #include "fc/err.h"
 #include "fc/input.h"
 #include "metrics/metrics.h"
@@ -60,6 +65,25 @@ static size_t same_bytes(const struct fc_flow *f, size_t cap)
 		ck_assert_mem_eq(fast_buf, ref_buf, rn);
 	ck_assert_msg(memcmp(fast_buf + cap, canary, SLACK) == 0, "written past cap %zu", cap);
 	n_compared++;
+	return rn;
+}
+
+static size_t same_counter_bytes(const struct fc_counter *c, size_t cap)
+{
+	static struct fc_pb_counter s;
+	static uint8_t canary[SLACK];
+	size_t rn, fn;
+
+	ck_assert_uint_le(cap, FC_PB_MAX_FRAMED);
+	memset(canary, CANARY, sizeof(canary));
+	memset(fast_buf + cap, CANARY, SLACK);
+	fc_pb_counter_fill(c, &s);
+	rn = fc_pb_frame(&s.msg.base, ref_buf, cap);
+	fn = fc_pb_counter_frame(c, fast_buf, cap);
+	ck_assert_uint_eq(fn, rn);
+	if (rn)
+		ck_assert_mem_eq(fast_buf, ref_buf, rn);
+	ck_assert_msg(memcmp(fast_buf + cap, canary, SLACK) == 0, "written past cap %zu", cap);
 	return rn;
 }
 
@@ -354,7 +378,7 @@ END_TEST
 
 struct replay {
 	bool labels; /* also compare with labels added */
-	uint64_t flows;
+	uint64_t flows, counters;
 };
 
 static void on_flow(void *ctx, struct fc_flow *f)
@@ -379,13 +403,16 @@ static void on_flow(void *ctx, struct fc_flow *f)
 
 static void on_counter(void *ctx, const struct fc_counter *c)
 {
-	(void)ctx;
-	(void)c;
+	struct replay *r = ctx;
+
+	r->counters++;
+	same_counter_bytes(c, FC_PB_MAX_FRAMED);
 }
 
-/* Replays a capture through the decoders, as the collector's --pcap does.
- * Returns the flows seen. */
-static uint64_t replay_pcap(const char *path, bool labels)
+/* Replays a capture through the decoders, as the collector's --pcap does,
+ * comparing every flow and counter sample. Returns the flows seen, or the
+ * counter samples when counters_only. */
+static uint64_t replay_pcap(const char *path, bool labels, bool counters_only)
 {
 	struct fc_config cfg;
 	struct fc_metrics *m = fc_metrics_new();
@@ -416,14 +443,14 @@ static uint64_t replay_pcap(const char *path, bool labels)
 	fc_decoder_free(d);
 	fc_metrics_free(m);
 	fc_config_fini(&cfg);
-	return r.flows;
+	return counters_only ? r.counters : r.flows;
 }
 
 START_TEST(flowgen_captures)
 {
 	ck_assert_msg(n_flowgen_pcaps > 0, "no flowgen capture named on the command line");
 	for (int i = 0; i < n_flowgen_pcaps; i++) {
-		uint64_t flows = replay_pcap(flowgen_pcaps[i], i % 2 == 0);
+		uint64_t flows = replay_pcap(flowgen_pcaps[i], i % 2 == 0, false);
 
 		ck_assert_msg(flows > 0, "%s: no flows", flowgen_pcaps[i]);
 	}
@@ -493,7 +520,7 @@ START_TEST(testdata_captures)
 		n = list_dir(dir, suf, &names);
 		for (size_t i = 0; i < n; i++) {
 			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-			flows += replay_pcap(path, true);
+			flows += replay_pcap(path, true, false);
 			files++;
 		}
 		free_list(names, n);
@@ -551,6 +578,97 @@ START_TEST(testdata_raw)
 }
 END_TEST
 
+/* ---- counters ---- */
+
+static float rnd_float(void)
+{
+	static const float special[] = {0.0f, -0.0f, 1.5f, 1e-40f, 3.4e38f};
+	uint32_t b = (uint32_t)rnd();
+	float v;
+
+	if (rnd() % 2)
+		return special[rnd() % (sizeof(special) / sizeof(special[0]))];
+	memcpy(&v, &b, sizeof(v)); /* any bit pattern, NaNs included */
+	return v;
+}
+
+static void random_counter(struct fc_counter *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->time_received_ns = rnd_val();
+	rnd_addr(&c->agent);
+	c->exporter_port = (uint16_t)rnd_val();
+	c->sub_agent_id = rnd32();
+	c->sequence_num = rnd32();
+	c->uptime_ms = rnd32();
+	c->sample_sequence_num = rnd32();
+	c->source_id_type = rnd32();
+	c->source_id_index = rnd32();
+	c->n_formats = (uint32_t)(rnd() % (FC_COUNTER_MAX_FORMATS + 3));
+	for (size_t i = 0; i < FC_COUNTER_MAX_FORMATS; i++)
+		c->formats[i] = rnd32();
+	c->has_if = rnd() & 1;
+	c->has_eth = rnd() & 1;
+	c->has_vlan = rnd() & 1;
+	c->has_cpu = rnd() & 1;
+	c->has_host_cpu = rnd() & 1;
+	c->has_host_mem = rnd() & 1;
+	c->has_port_name = rnd() & 1;
+	c->has_hostname = rnd() & 1;
+	/* filled whether or not the record is flagged: both must look at
+	 * the flags, not at the values */
+	c->ifc = (struct fc_counter_if){rnd32(), rnd32(), rnd_val(), rnd32(), rnd32(), rnd_val(),
+					rnd32(), rnd32(), rnd32(), rnd32(), rnd32(), rnd32(),
+					rnd_val(), rnd32(), rnd32(), rnd32(), rnd32(), rnd32(), rnd32()};
+	c->eth = (struct fc_counter_eth){rnd32(), rnd32(), rnd32(), rnd32(), rnd32(),
+					 rnd32(), rnd32(), rnd32(), rnd32(), rnd32(),
+					 rnd32(), rnd32(), rnd32()};
+	c->vlan = (struct fc_counter_vlan){rnd32(), rnd_val(), rnd32(), rnd32(), rnd32(), rnd32()};
+	c->cpu = (struct fc_counter_cpu){rnd32(), rnd32(), rnd32(), rnd_val(), rnd_val()};
+	c->host_cpu = (struct fc_counter_host_cpu){
+		rnd_float(), rnd_float(), rnd_float(), rnd32(), rnd32(), rnd32(), rnd32(), rnd32(),
+		rnd32(), rnd32(), rnd32(), rnd32(), rnd32(), rnd32(), rnd32(), rnd32(), rnd32()};
+	c->host_mem = (struct fc_counter_host_mem){rnd_val(), rnd_val(), rnd_val(), rnd_val(),
+						   rnd_val(), rnd_val(), rnd_val(), rnd32(),
+						   rnd32(), rnd32(), rnd32()};
+	for (size_t i = 0, n = rnd() % sizeof(c->port_name); i < n; i++)
+		c->port_name[i] = (char)('a' + rnd() % 26);
+	for (size_t i = 0, n = rnd() % sizeof(c->hostname); i < n; i++)
+		c->hostname[i] = (char)('A' + rnd() % 26);
+}
+
+START_TEST(random_counters)
+{
+	struct fc_counter c;
+
+	for (int i = 0; i < 20000; i++) {
+		size_t n;
+
+		random_counter(&c);
+		n = same_counter_bytes(&c, FC_PB_MAX_FRAMED);
+		ck_assert_uint_gt(n, 0);
+		if (i % 16 == 0) {
+			same_counter_bytes(&c, 0);
+			same_counter_bytes(&c, 11);
+			for (size_t d = 0; d < 13; d++)
+				same_counter_bytes(&c, n + d - 4 < 11 ? 11 : n + d - 4);
+		}
+	}
+	memset(&c, 0, sizeof(c));
+	ck_assert_uint_eq(same_counter_bytes(&c, FC_PB_MAX_FRAMED), 1); /* length 0 */
+}
+END_TEST
+
+START_TEST(flowgen_counters)
+{
+	uint64_t counters = 0;
+
+	for (int i = 0; i < n_flowgen_pcaps; i++)
+		counters += replay_pcap(flowgen_pcaps[i], false, true);
+	ck_assert_uint_gt(counters, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("pb_flow");
@@ -563,6 +681,11 @@ static Suite *suite(void)
 	tc = tcase_create("random");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, random_flows);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("counters");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, random_counters);
+	tcase_add_test(tc, flowgen_counters);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("flowgen");
 	tcase_set_timeout(tc, 120);
