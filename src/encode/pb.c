@@ -203,7 +203,10 @@ static void bounded_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 		o->overflow = true;
 		return;
 	}
-	memcpy(o->p + o->len, data, len);
+	/* protobuf-c appends (0, NULL) for an empty repeated bytes element
+	 * (an absent MPLS or SRH address): memcpy must not see NULL. */
+	if (len)
+		memcpy(o->p + o->len, data, len);
 	o->len += len;
 }
 
