@@ -17,3 +17,11 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 command -v npm >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 npm ci --prefix "$(cd "$(dirname "$0")/.." && pwd)/tests/e2e/kafkajs" --no-audit --no-fund >/dev/null ||
 	echo "bootstrap: kafkajs not installed (npm registry unreachable?); its test will SKIP" >&2
+# chdb, ClickHouse embedded in a Node.js addon (about 550 MB unpacked): the
+# test clickhouse-schema runs deploy/clickhouse/schema.sql on it; pinned by
+# tests/e2e/chdb/package-lock.json. `npm install --no-save` rather than
+# `npm ci`: the lock holds only the linux-x64 engine package of chdb's
+# per-platform optional dependencies (npm writes no others), which `npm ci`
+# refuses as out of sync; install takes the locked versions all the same.
+npm install --no-save --prefix "$(cd "$(dirname "$0")/.." && pwd)/tests/e2e/chdb" --no-audit --no-fund >/dev/null ||
+	echo "bootstrap: chdb not installed (npm registry unreachable?); the clickhouse tests will SKIP" >&2

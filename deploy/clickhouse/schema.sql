@@ -190,6 +190,45 @@ SELECT
 FROM flows.flows_kafka
 WHERE length(_error) = 0;
 
+-- 5-minute aggregates per AS pair, for dashboards over long ranges: one row
+-- per (window, src/dst AS, their names) and insert block, summed further by
+-- SummingMergeTree in the background. Merges are eventual, so queries always
+-- sum() with GROUP BY (deploy/clickhouse/queries.sql). Fed from flows.flows
+-- (a view on a view's target table runs on every block written there), so
+-- it holds exactly what the raw table received.
+CREATE TABLE IF NOT EXISTS flows.flows_5m
+(
+    window_start DateTime,
+    src_as UInt32,
+    dst_as UInt32,
+    src_as_name LowCardinality(String),
+    dst_as_name LowCardinality(String),
+    bytes UInt64,
+    packets UInt64,
+    bytes_scaled UInt64,
+    packets_scaled UInt64,
+    flows UInt64
+)
+ENGINE = SummingMergeTree((bytes, packets, bytes_scaled, packets_scaled, flows))
+PARTITION BY toDate(window_start)
+ORDER BY (window_start, src_as, dst_as, src_as_name, dst_as_name)
+TTL toDate(window_start) + INTERVAL 400 DAY;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS flows.flows_5m_mv TO flows.flows_5m AS
+SELECT
+    toStartOfFiveMinutes(time_received) AS window_start,
+    src_as,
+    dst_as,
+    src_as_name,
+    dst_as_name,
+    sum(bytes) AS bytes,
+    sum(packets) AS packets,
+    sum(bytes_scaled) AS bytes_scaled,
+    sum(packets_scaled) AS packets_scaled,
+    count() AS flows
+FROM flows.flows
+GROUP BY window_start, src_as, dst_as, src_as_name, dst_as_name;
+
 -- Records ClickHouse could not decode (kafka_handle_error_mode = 'stream'),
 -- kept for inspection instead of stalling the consumer.
 CREATE TABLE IF NOT EXISTS flows.flows_kafka_errors

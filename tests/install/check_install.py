@@ -63,7 +63,8 @@ def main():
                   "%s(1) lists every option of %s --help %s" % (prog, prog, missing or ""))
         for f in ("README.md", "LICENSE"):
             check(os.path.isfile(root(os.path.join(p["docdir"], f))), "%s in %s" % (f, p["docdir"]))
-        for f in ("proto/flow.proto", "proto/counter.proto", "clickhouse/schema.sql"):
+        for f in ("proto/flow.proto", "proto/counter.proto", "clickhouse/schema.sql",
+                  "clickhouse/queries.sql"):
             check(os.path.isfile(root(os.path.join(p["pkgdatadir"], f))),
                   "%s in %s" % (f, p["pkgdatadir"]))
         ini = root(os.path.join(p["sysconfdir"], "flowcollector", "collector.ini"))
