@@ -42,7 +42,10 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 JSDIR = os.path.join(HERE, "chdb")
-TESTDATA = os.path.join(HERE, "..", "..", "..", "shared", "testdata", "pcap")
+# ../shared/testdata beside the source tree (FC_TESTDATA from meson says where)
+TESTDATA = os.path.join(os.environ.get("FC_TESTDATA") or
+                        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                     "shared", "testdata"), "pcap")
 # Captures whose ground truth counts every flow the collector emits
 # (biflow and sFlow truths count differently).
 TRUTH_CAPTURES = ["fprobe-v5", "softflowd-v5", "pmacct-nfprobe-v5", "pmacct-nfprobe-v9",

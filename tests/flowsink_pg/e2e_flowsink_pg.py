@@ -35,8 +35,10 @@ from collections import Counter, defaultdict
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pgharness as h  # noqa: E402
 
-TESTDATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
-                        "shared", "testdata", "pcap")
+# ../shared/testdata beside the source tree (FC_TESTDATA from meson says where)
+TESTDATA = os.path.join(os.environ.get("FC_TESTDATA") or
+                        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                     "shared", "testdata"), "pcap")
 # Unsampled captures whose truth counts every flow the collector emits
 # (flowsink stores bytes_scaled, equal to bytes without sampling).
 TRUTH_CAPTURES = ["fprobe-v5", "softflowd-v5", "pmacct-nfprobe-v5", "pmacct-nfprobe-v9",
@@ -166,7 +168,10 @@ def crash(a, s, failures):
     # a partition 40 days old, for --postgres-retention 30 to drop
     s.psql("SELECT flows_partition_create(current_date - 40); "
            "INSERT INTO flows (time, bytes, packets) VALUES (now() - interval '40 days', 1, 1)")
-    small = ["--batch-records", "25", "--batch-ms", "20"]
+    # A killed member stays in the group until its session times out, and
+    # the next one waits for that: keep the session short.
+    small = ["--batch-records", "25", "--batch-ms", "20", "-X", "session.timeout.ms=6000",
+             "-X", "heartbeat.interval.ms=500"]
     at_kill = []
     for i, want in enumerate((sent // 5, sent // 2)):
         p = s.start_flowsink(a.flowsink, small)
