@@ -24,7 +24,14 @@ of deploy/clickhouse/queries.sql. Checked against what was sent:
 Flowgen captures are stamped 30 h, 3 h and 25 min before now, with networks
 giving AS numbers and names, so both time windows cut through the data.
 
-  e2e_clickhouse.py --collector C --flowgen G --source-root DIR [--testdata]
+With --kafka the Kafka engine table itself is tested: schema.sql runs
+unchanged but for kafka_broker_list, pointed at the embedded Kafka of a
+collector listening on loopback; flowgen sends it flows over UDP once the
+tables exist, ClickHouse's Kafka engine consumes the topic (format
+Protobuf, kafka_schema flow.proto), and the same checks run against the
+collector's JSON of what it published.
+
+  e2e_clickhouse.py --collector C --flowgen G --source-root DIR [--testdata | --kafka]
 Exit 0 pass, 1 fail, 77 skip (node, chdb or, with --testdata, testdata absent).
 """
 import argparse
@@ -33,7 +40,10 @@ import ipaddress
 import json
 import os
 import re
+import select
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -134,6 +144,8 @@ def main():
     ap.add_argument("--node", default=shutil.which("node"))
     ap.add_argument("--testdata", action="store_true",
                     help="replay ../shared/testdata captures instead of flowgen's")
+    ap.add_argument("--kafka", action="store_true",
+                    help="through the Kafka engine table, from the collector's embedded Kafka")
     a = ap.parse_args()
     if not a.node:
         skip("node is not installed")
@@ -154,6 +166,7 @@ def main():
         failures.append("queries.sql names %s" % sorted(queries))
 
     tmp = tempfile.mkdtemp(prefix="fc-ch-")
+    collector = node = None
     try:
         data = os.path.join(tmp, "flows.bin")
         flows = []
@@ -173,6 +186,32 @@ def main():
                     want_bytes += sum(int(r["bytes"]) for r in
                                       csv.DictReader(open(os.path.join(TESTDATA, n + ".csv"))))
             want_scaled = None
+        elif a.kafka:
+            nets = os.path.join(tmp, "networks.csv")
+            open(nets, "w").write(NETWORKS)
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            u.close()
+            j = os.path.join(tmp, "collector.json")
+            clog = open(os.path.join(tmp, "collector.err"), "w+")
+            collector = subprocess.Popen([a.collector, "--listen", "127.0.0.1:%d" % port,
+                                          "--networks", nets, "--geoip-asn-override",
+                                          "--output", "kafka", "--output", "json:" + j],
+                                         stdout=subprocess.DEVNULL, stderr=clog)
+            broker = None
+            for _ in range(100):
+                clog.seek(0)
+                m = re.search(r"embedded Kafka .* at ([0-9.:]+),", clog.read())
+                if m or collector.poll() is not None:
+                    broker = m.group(1) if m else None
+                    break
+                time.sleep(0.1)
+            if not broker:
+                raise RuntimeError("the collector did not announce its embedded Kafka")
+            plan = (("nf5", 3000), ("ipfix", 2000), ("sflow", 1000))
+            want_count = sum(n for _, n in plan)
+            data = "kafka:%s:%d" % (broker, want_count)
         else:
             nets = os.path.join(tmp, "networks.csv")
             open(nets, "w").write(NETWORKS)
@@ -202,18 +241,50 @@ def main():
         checks = {"rows": ROWS_SQL, "sums": SUMS_SQL, "agg": AGG_SQL, "errors": ERRORS_SQL}
         checks.update(queries)
         json.dump(checks, open(qfile, "w"))
-        r = subprocess.run([a.node, os.path.join(JSDIR, "load.js"), schema,
-                            os.path.join(root, "proto"), data, qfile],
-                           capture_output=True, text=True, timeout=300, cwd=JSDIR)
-        if r.returncode != 0:
-            print(r.stderr[-3000:])
+        node = subprocess.Popen([a.node, os.path.join(JSDIR, "load.js"), schema,
+                                 os.path.join(root, "proto"), data, qfile],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=JSDIR)
+        if a.kafka:
+            # flows go out once ClickHouse has its tables (and consumer)
+            line = ""
+            if select.select([node.stderr], [], [], 60)[0]:
+                line = node.stderr.readline()
+            if line.strip() != "ready":
+                raise RuntimeError("load.js did not get ready: " + line + node.stderr.read()[-2000:])
+            sent = []
+            for proto, n in plan:
+                sj = os.path.join(tmp, proto + ".sent.json")
+                run([a.flowgen, "--proto", proto, "--count", str(n), "--rate", "20000",
+                     "--seed", "13", "--to", "127.0.0.1:%d" % port, "--json", sj])
+                sent += [json.loads(l) for l in open(sj)]
+        out, err = node.communicate(timeout=240)
+        if a.kafka:
+            collector.send_signal(signal.SIGTERM)
+            collector.wait(timeout=60)
+            flows = [json.loads(l) for l in open(j)]
+            want_bytes = sum(f.get("bytes", 0) for f in sent)
+            want_scaled = sum(f.get("bytes_scaled", 0) for f in sent)
+            if len(flows) != len(sent):
+                failures.append("the collector published %d of the %d flows sent (UDP loss on "
+                                "loopback?)" % (len(flows), len(sent)))
+        if node.returncode != 0:
+            print(err[-3000:])
             print("FAIL: load.js")
             return 1
+        r = subprocess.CompletedProcess(node.args, 0, out, err)
         res = json.loads(r.stdout)
         t_query = time.time()
-        print("ClickHouse %s (chdb): %d statements of schema.sql run, %d Kafka table swapped, "
-              "%d bytes of length-delimited FlowMessages loaded" %
-              (res["version"], res["statements"], res["kafka_tables"], os.path.getsize(data)))
+        if a.kafka:
+            if "kafka_consumers" in res:
+                print("Kafka engine consumers: " + res["kafka_consumers"][:3000])
+            print("ClickHouse %s (chdb): %d statements of schema.sql run, the Kafka engine table "
+                  "consumed the topic in %.1f s" % (res["version"], res["statements"],
+                                                    res["consumed_ms"] / 1000))
+        else:
+            print("ClickHouse %s (chdb): %d statements of schema.sql run, %d Kafka table swapped, "
+                  "%d bytes of length-delimited FlowMessages loaded" %
+                  (res["version"], res["statements"], res["kafka_tables"], os.path.getsize(data)))
         n_create = len(re.findall(r"^CREATE ", open(schema).read(), re.M))
         if res["statements"] != n_create or res["kafka_tables"] != 1:
             failures.append("ran %d statements (schema.sql has %d CREATE), swapped %d Kafka tables"
@@ -296,11 +367,16 @@ def main():
         else:
             print("bytes-per-as-pair: %d rows as expected (%d AS pairs in the last day)" %
                   (len(got_pair), len(pair)))
-        if not a.testdata and (len(talk) == 0 or len(talk) == len(flows) or len(pair) < 2):
+        if not a.testdata and not a.kafka and \
+                (len(talk) == 0 or len(talk) == len(flows) or len(pair) < 2):
             failures.append("the captures do not exercise the time windows")
     except (RuntimeError, subprocess.TimeoutExpired, KeyError, ValueError) as e:
         failures.append(str(e))
     finally:
+        for p in (node, collector):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     for f in failures:
         print("FAIL: " + f)
