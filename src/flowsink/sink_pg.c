@@ -86,6 +86,9 @@ struct pg_sink {
 	size_t cap_parts;
 	char *buf;
 	size_t len;
+	uint64_t time_sec;   /* second of time_text */
+	char time_text[40];  /* "YYYY-MM-DD HH:MM:SS" of time_sec (years up to 292277026596) */
+	size_t time_len;     /* 0: none yet */
 	struct pg_stats st;
 	struct fc_ratelimit rl;
 };
@@ -202,26 +205,36 @@ static char *put_2(char *p, unsigned v)
 }
 
 /* Unix ns as an ISO 8601 UTC timestamp with microseconds (PostgreSQL's
- * resolution; the nanoseconds below are cut). */
-static char *put_time(char *p, uint64_t ns)
+ * resolution; the nanoseconds below are cut). The text up to the second is
+ * kept for the next row: flows of a batch share seconds. */
+static char *put_time(struct pg_sink *s, char *p, uint64_t ns)
 {
-	time_t sec = (time_t)(ns / 1000000000u);
+	uint64_t sec = ns / 1000000000u;
 	uint64_t us = ns % 1000000000u / 1000u;
-	struct tm tm;
 
-	if (!gmtime_r(&sec, &tm))
-		return put_null(p);
-	p = put_u64(p, (uint64_t)tm.tm_year + 1900u);
-	*p++ = '-';
-	p = put_2(p, (unsigned)tm.tm_mon + 1u);
-	*p++ = '-';
-	p = put_2(p, (unsigned)tm.tm_mday);
-	*p++ = ' ';
-	p = put_2(p, (unsigned)tm.tm_hour);
-	*p++ = ':';
-	p = put_2(p, (unsigned)tm.tm_min);
-	*p++ = ':';
-	p = put_2(p, (unsigned)tm.tm_sec);
+	if (sec != s->time_sec || s->time_len == 0) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		char *q = s->time_text;
+
+		if (!gmtime_r(&t, &tm))
+			return put_null(p);
+		q = put_u64(q, (uint64_t)tm.tm_year + 1900u);
+		*q++ = '-';
+		q = put_2(q, (unsigned)tm.tm_mon + 1u);
+		*q++ = '-';
+		q = put_2(q, (unsigned)tm.tm_mday);
+		*q++ = ' ';
+		q = put_2(q, (unsigned)tm.tm_hour);
+		*q++ = ':';
+		q = put_2(q, (unsigned)tm.tm_min);
+		*q++ = ':';
+		q = put_2(q, (unsigned)tm.tm_sec);
+		s->time_len = (size_t)(q - s->time_text);
+		s->time_sec = sec;
+	}
+	memcpy(p, s->time_text, s->time_len);
+	p += s->time_len;
 	*p++ = '.';
 	for (uint64_t d = 100000; d; d /= 10)
 		*p++ = (char)('0' + us / d % 10);
@@ -236,7 +249,7 @@ static char *put_country(struct pg_sink *s, char *p, const char *c)
 
 static char *put_row(struct pg_sink *s, char *p, const struct fc_sink_flow *f)
 {
-	p = put_time(p, f->time_ns);
+	p = put_time(s, p, f->time_ns);
 	*p++ = '\t';
 	p = put_addr(p, &f->exporter);
 	*p++ = '\t';
@@ -682,8 +695,16 @@ static int pg_apply(void *priv, const struct fc_sink_batch *b)
 	for (;;) {
 		bool ok = ready(s);
 
-		for (size_t k = 0; ok && k < b->n_flows; k++)
-			ok = ensure_day(s, (int64_t)(b->flows[k].time_ns / 1000000000u / 86400u));
+		int64_t prev = -1;
+
+		for (size_t k = 0; ok && k < b->n_flows; k++) {
+			int64_t day = (int64_t)(b->flows[k].time_ns / 1000000000u / 86400u);
+
+			/* flows come in time order mostly: one lookup per run of a day */
+			if (day != prev)
+				ok = ensure_day(s, day);
+			prev = day;
+		}
 		if (ok && apply_once(s, b, (size_t)n_parts))
 			return 0;
 		/* Connection trouble is waited out; an error the server gives
