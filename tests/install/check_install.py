@@ -64,7 +64,7 @@ def main():
         for f in ("README.md", "LICENSE"):
             check(os.path.isfile(root(os.path.join(p["docdir"], f))), "%s in %s" % (f, p["docdir"]))
         for f in ("proto/flow.proto", "proto/counter.proto", "clickhouse/schema.sql",
-                  "clickhouse/queries.sql"):
+                  "clickhouse/queries.sql", "postgres/schema.sql", "postgres/queries.sql"):
             check(os.path.isfile(root(os.path.join(p["pkgdatadir"], f))),
                   "%s in %s" % (f, p["pkgdatadir"]))
         ini = root(os.path.join(p["sysconfdir"], "flowcollector", "collector.ini"))
