@@ -114,9 +114,13 @@ static int set_start_offsets(struct fc_consumer *c, rd_kafka_topic_partition_lis
 			continue;
 		if (low[i] >= 0 && low[i] != INT64_MAX)
 			parts->elems[i].offset = low[i] + 1;
-		fc_log(FC_LOG_INFO, "assigned %s [%" PRId32 "], start %s%" PRId64, c->topic, ids[i],
-		       parts->elems[i].offset >= 0 ? "at " : "from the committed offset ",
-		       parts->elems[i].offset >= 0 ? parts->elems[i].offset : (int64_t)0);
+		if (parts->elems[i].offset >= 0)
+			fc_log(FC_LOG_INFO, "assigned %s [%" PRId32 "], resuming at %" PRId64
+			       " (after the sinks' applied offset)", c->topic, ids[i],
+			       parts->elems[i].offset);
+		else
+			fc_log(FC_LOG_INFO, "assigned %s [%" PRId32 "], starting at the committed "
+			       "offset (no applied offset stored)", c->topic, ids[i]);
 		if (!find_app(c, ids[i], true)) {
 			rc = FC_ENOMEM;
 			goto out;
@@ -481,8 +485,10 @@ int fc_consumer_close(struct fc_consumer *c)
 
 	if (!c->fatal) {
 		rc = apply_batch(c);
+		/* A failed commit loses nothing: the sinks hold their offsets
+		 * and the next owner resumes from them. It is counted. */
 		if (rc == 0)
-			rc = commit_applied(c, NULL, false);
+			(void)commit_applied(c, NULL, false);
 	}
 	/* Leaving the group runs the revoke callback: nothing is pending
 	 * now, so it only commits again what was just committed. */

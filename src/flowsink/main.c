@@ -63,6 +63,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc, exit_code = 1;
 
+	fc_log_set_prog("flowsink");
 	fc_fsopts_init(&o);
 	rc = fc_fsopts_parse_args(&o, argc, argv, stderr);
 	if (rc == 1) {

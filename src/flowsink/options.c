@@ -41,7 +41,7 @@ static const struct opt opts[] = {
 	 "Redis server of the Redis sink (sets and counters)"},
 	{"redis-set", OPT_LIST, O(redis_sets), NULL, 0, 0, "RULE",
 	 "IP-set rule KEY[,addr=src|dst|both][,FILTER...][,window=S][,ttl=S]; repeatable "
-	 "(default: ipaddress,addr=both)"},
+	 "(default: ipaddress,addr=both; none: no set)"},
 	{"redis-counters", OPT_LIST, O(redis_counters), NULL, 0, 0, "RULE",
 	 "per-IP counter rule (hash of bytes/packets/flows), same syntax; repeatable"},
 	{"redis-timeout-ms", OPT_U64, O(redis_timeout_ms), "10000", 100, 600000, "MS",

@@ -333,9 +333,10 @@ int fc_rule_key(const struct fc_rule *r, const struct fc_sink_flow *f, const cha
 		} else if (len == 8 && !strncmp(open + 1, "exporter", 8)) {
 			if (f->exporter_name[0])
 				kput(&b, f->exporter_name, strlen(f->exporter_name));
-			else if (f->exporter.family)
-				kput(&b, fc_addr_str(&f->exporter, tmp), strlen(tmp));
-			else
+			else if (f->exporter.family) {
+				fc_addr_str(&f->exporter, tmp);
+				kput(&b, tmp, strlen(tmp));
+			} else
 				kput(&b, "unknown", 7);
 		} else if (len == 2 && !strncmp(open + 1, "ip", 2) && ip) {
 			kput(&b, ip, strlen(ip));

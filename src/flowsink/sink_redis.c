@@ -238,7 +238,7 @@ static int open_sink(void **out_priv, const struct fc_fsopts *o, const volatile 
 	rc = FC_ENOMEM;
 	if (!r->rules)
 		goto fail;
-	if (o->redis_sets.n == 0 && o->redis_counters.n == 0) {
+	if (o->redis_sets.n == 0) {
 		rc = fc_rule_parse(&r->rules[n], FC_RULE_SET, "ipaddress,addr=both", err, errlen);
 		if (rc)
 			goto fail;
@@ -248,6 +248,9 @@ static int open_sink(void **out_priv, const struct fc_fsopts *o, const volatile 
 		bool set = i < o->redis_sets.n;
 		const char *spec = set ? o->redis_sets.v[i] : o->redis_counters.v[i - o->redis_sets.n];
 		char msg[256];
+
+		if (set && !strcmp(spec, "none"))
+			continue; /* no IP set at all, not even the default */
 
 		rc = fc_rule_parse(&r->rules[n], set ? FC_RULE_SET : FC_RULE_COUNTERS, spec, msg,
 				   sizeof(msg));
@@ -437,8 +440,9 @@ static void add_member(struct redis_sink *r, uint32_t rule, const char *key, int
 static void add_flow(struct redis_sink *r, const struct fc_sink_flow *f)
 {
 	char src[FC_ADDR_STRLEN], dst[FC_ADDR_STRLEN], key[FC_RULE_KEY_MAX];
-	bool has_src = f->src.family != 0;
-	bool has_dst = f->dst.family != 0 && !(has_src && fc_addr_eq(&f->src, &f->dst));
+	bool has_src = f->src.family != 0, has_dst = f->dst.family != 0;
+	/* A flow from an address to itself counts once for a rule of both. */
+	bool same = has_src && has_dst && fc_addr_eq(&f->src, &f->dst);
 
 	if (!has_src && !has_dst)
 		return;
@@ -459,7 +463,7 @@ static void add_flow(struct redis_sink *r, const struct fc_sink_flow *f)
 				klen = fc_rule_key(ru, f, src, key, sizeof(key));
 			add_member(r, i, key, klen, src, f);
 		}
-		if (has_dst && (ru->addr & FC_RULE_DST)) {
+		if (has_dst && (ru->addr & FC_RULE_DST) && !(same && (ru->addr & FC_RULE_SRC))) {
 			if (ru->has_ip)
 				klen = fc_rule_key(ru, f, dst, key, sizeof(key));
 			add_member(r, i, key, klen, dst, f);
