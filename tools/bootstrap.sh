@@ -11,7 +11,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev libmaxminddb-dev \
 	libinih-dev check kcat \
 	help2man man-db dpkg-dev \
-	protobuf-compiler python3-protobuf >/dev/null
+	protobuf-compiler python3-protobuf \
+	libhiredis-dev redis-server redis-tools >/dev/null
 # kafkajs, the Kafka client the e2e test e2e_kafkajs.py reads the topic with
 # (not librdkafka), pinned by tests/e2e/kafkajs/package-lock.json.
 command -v npm >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null

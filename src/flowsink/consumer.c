@@ -371,6 +371,8 @@ static void add_record(struct fc_consumer *c, const rd_kafka_message_t *m)
 	size_t before = c->n_flows;
 	int rc;
 
+	if (!c->st.first_record_ns)
+		c->st.first_record_ns = fc_mono_ns();
 	c->st.records++;
 	c->st.record_bytes += m->len;
 	rc = fc_record_decode(c->dec, m->payload, m->len, c->st.bad, emit_flow, c);
@@ -422,7 +424,8 @@ static int apply_batch(struct fc_consumer *c)
 	c->n_flows = 0;
 	(void)commit_applied(c, NULL, true);
 	c->st.batches++;
-	dt = fc_mono_ns() - t0;
+	c->st.last_applied_ns = fc_mono_ns();
+	dt = c->st.last_applied_ns - t0;
 	c->st.batch_ns_sum += dt;
 	if (dt > c->st.batch_ns_max)
 		c->st.batch_ns_max = dt;
@@ -541,6 +544,9 @@ void fc_consumer_print_stats(const struct fc_consumer *c, FILE *out)
 	row(out, "batch_nanoseconds_sum", "counter", "time spent applying and committing batches",
 	    s->batch_ns_sum);
 	row(out, "batch_nanoseconds_max", "gauge", "longest batch apply and commit", s->batch_ns_max);
+	row(out, "active_nanoseconds", "gauge",
+	    "from the first record consumed to the end of the last batch applied",
+	    s->last_applied_ns > s->first_record_ns ? s->last_applied_ns - s->first_record_ns : 0);
 	row(out, "commits_total", "counter", "offset commits sent", s->commits);
 	row(out, "commit_errors_total", "counter", "offset commits that failed", s->commit_errors);
 	row(out, "rebalances_total", "counter", "rebalance callbacks", s->rebalances);

@@ -48,6 +48,8 @@ struct fc_consumer_stats {
 	uint64_t commits, commit_errors;
 	uint64_t rebalances;
 	uint64_t dropped_on_revoke; /* records of revoked partitions not applied */
+	uint64_t first_record_ns;   /* monotonic: first record consumed, 0 none */
+	uint64_t last_applied_ns;   /* monotonic: end of the last batch applied */
 };
 
 struct fc_consumer;

@@ -126,7 +126,7 @@ class Servers:
         self.stop()
         shutil.rmtree(self.work, ignore_errors=True)
 
-    def start_redis(self):
+    def start_redis(self, appendfsync="always"):
         exe = shutil.which("redis-server")
         if not exe:
             skip("redis-server not found (apt-get install redis-server)")
@@ -134,7 +134,7 @@ class Servers:
         rdir = os.path.join(self.work, "redis")
         os.mkdir(rdir)
         p = self.spawn([exe, "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                        "--dir", rdir, "--appendonly", "yes", "--appendfsync", "always",
+                        "--dir", rdir, "--appendonly", "yes", "--appendfsync", appendfsync,
                         "--save", "", "--daemonize", "no", "--protected-mode", "yes"], "redis")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
