@@ -46,27 +46,35 @@ class Redis:
 
     def __init__(self, port, timeout=10):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
+        self.buf = bytearray()
+        self.pos = 0  # read position in buf: no copying per line
 
     def close(self):
         self.sock.close()
 
+    def _fill(self):
+        if self.pos > (1 << 20):
+            del self.buf[:self.pos]
+            self.pos = 0
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError("redis closed the connection")
+        self.buf += chunk
+
     def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("redis closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
+        while True:
+            i = self.buf.find(b"\r\n", self.pos)
+            if i >= 0:
+                line = bytes(self.buf[self.pos:i])
+                self.pos = i + 2
+                return line
+            self._fill()
 
     def _exact(self, n):
-        while len(self.buf) < n + 2:
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("redis closed the connection")
-            self.buf += chunk
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        while len(self.buf) - self.pos < n + 2:
+            self._fill()
+        data = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += n + 2
         return data
 
     def _reply(self):
