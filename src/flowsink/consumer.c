@@ -553,4 +553,19 @@ void fc_consumer_print_stats(const struct fc_consumer *c, FILE *out)
 	row(out, "records_dropped_on_revoke_total", "counter",
 	    "records of revoked partitions not applied (their new owner reads them)",
 	    s->dropped_on_revoke);
+	/* Lag from the watermarks librdkafka caches from fetch responses (no
+	 * broker round trip): records of each assigned partition not yet
+	 * applied by every sink. */
+	fprintf(out, "# HELP flowsink_partition_lag records not yet applied, per assigned partition\n"
+		     "# TYPE flowsink_partition_lag gauge\n");
+	for (size_t i = 0; i < c->n_app; i++) {
+		int64_t lo = -1, hi = -1;
+
+		if (c->app[i].next < 0 ||
+		    rd_kafka_get_watermark_offsets(c->rk, c->topic, c->app[i].partition, &lo, &hi) ||
+		    hi < 0)
+			continue;
+		fprintf(out, "flowsink_partition_lag{partition=\"%" PRId32 "\"} %" PRId64 "\n",
+			c->app[i].partition, hi > c->app[i].next ? hi - c->app[i].next : 0);
+	}
 }

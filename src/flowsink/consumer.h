@@ -74,7 +74,9 @@ void fc_consumer_free(struct fc_consumer *c);
 
 const struct fc_consumer_stats *fc_consumer_stats(const struct fc_consumer *c);
 
-/* Prometheus text, names prefixed "flowsink_". */
+/* Prometheus text, names prefixed "flowsink_", with the lag of each
+ * assigned partition. Consumer thread only (the HTTP /metrics will take a
+ * snapshot of this text made by the consumer thread). */
 void fc_consumer_print_stats(const struct fc_consumer *c, FILE *out);
 
 #endif

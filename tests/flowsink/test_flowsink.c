@@ -25,6 +25,7 @@
 #include "flowsink/agg.h"
 #include "flowsink/options.h"
 #include "flowsink/record.h"
+#include "flowsink/redis_query.h"
 #include "flowsink/rule.h"
 #include "flowsink/sink.h"
 
@@ -325,6 +326,38 @@ static void apply_range(void *sink, int64_t first, int64_t last)
 	ck_assert_int_eq(fc_sink_redis.apply(sink, &b), 0);
 }
 
+static int count_member(void *arg, const char *m, size_t len)
+{
+	(void)m;
+	ck_assert_uint_gt(len, 0);
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+struct hits {
+	int sets, counters;
+	char last_set[64];
+	uint64_t bytes, flows;
+};
+
+static int record_hit(void *arg, enum fc_redis_hit_kind kind, const char *key, uint64_t bytes,
+		      uint64_t packets, uint64_t flows)
+{
+	struct hits *h = arg;
+
+	(void)packets;
+	if (kind == FC_REDIS_HIT_SET) {
+		h->sets++;
+		if (strcmp(key, "ipaddress") != 0)
+			snprintf(h->last_set, sizeof(h->last_set), "%s", key);
+	} else {
+		h->counters++;
+		h->bytes = bytes;
+		h->flows = flows;
+	}
+	return 0;
+}
+
 START_TEST(redis_exactly_once)
 {
 	struct fc_fsopts o;
@@ -342,6 +375,8 @@ START_TEST(redis_exactly_once)
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", redis_port);
 	o.redis = strdup(addr);
 	o.redis_counters.v[o.redis_counters.n++] = strdup("cnt");
+	o.redis_sets.v[o.redis_sets.n++] = strdup("ipaddress");
+	o.redis_sets.v[o.redis_sets.n++] = strdup("s:{exporter}:[x],addr=src");
 	ck_assert_int_eq(fc_sink_redis.open(&sink, &o, &no_stop, err, sizeof(err)), 0);
 	c = redisConnect("127.0.0.1", redis_port);
 	ck_assert(c && !c->err);
@@ -361,6 +396,33 @@ START_TEST(redis_exactly_once)
 	ck_assert_int_eq(offs[0], 14);
 	ck_assert_int_eq(offs[1], -1);
 
+	/* the read side, for the HTTP API */
+	{
+		struct fc_redis_query *q = NULL;
+		struct hits h = {0};
+		size_t members = 0;
+
+		ck_assert_int_eq(fc_redis_query_new(&q, &o, err, sizeof(err)), 0);
+		ck_assert_int_eq(fc_redis_query_members(q, "ipaddress", count_member, &members), 0);
+		ck_assert_uint_eq(members, 22);
+		members = 0;
+		ck_assert_int_eq(fc_redis_query_members(q, "no-such-key", count_member, &members), 0);
+		ck_assert_uint_eq(members, 0);
+		ck_assert_int_eq(fc_redis_query_members(q, "cnt:flows", count_member, &members),
+				 FC_EMALFORMED);
+		ck_assert_int_eq(fc_redis_query_ip(q, "10.1.0.3", 100, record_hit, &h), 0);
+		ck_assert_int_eq(h.sets, 2); /* ipaddress and s:192.0.2.200:[x] */
+		ck_assert_str_eq(h.last_set, "s:192.0.2.200:[x]");
+		ck_assert_int_eq(h.counters, 1);
+		ck_assert_uint_eq(h.bytes, 100);
+		ck_assert_uint_eq(h.flows, 1);
+		memset(&h, 0, sizeof(h));
+		/* a destination only: not in the src-only set */
+		ck_assert_int_eq(fc_redis_query_ip(q, "10.2.0.0", 100, record_hit, &h), 0);
+		ck_assert_int_eq(h.sets, 1);
+		ck_assert_uint_eq(h.flows, 3);
+		fc_redis_query_free(q);
+	}
 	redisFree(c);
 	fc_sink_redis.close(sink);
 	fc_fsopts_fini(&o);
