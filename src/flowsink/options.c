@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hiredis/hiredis.h>
+#include <librdkafka/rdkafka.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "core/fc_build_info.h"
 #include "fc/err.h"
 
 enum opt_type { OPT_STR, OPT_LIST, OPT_U64 };
@@ -147,6 +152,20 @@ void fc_fsopts_fini(struct fc_fsopts *o)
 	list_free(&o->kafka_props);
 }
 
+/* The collector's --version lines (core/version.c), with the libraries
+ * flowsink links: that file also names libpcap and libmaxminddb, which
+ * flowsink neither uses nor links. */
+void fc_fsopts_version(FILE *out)
+{
+	fprintf(out, "flowsink %s\n", FC_VERSION);
+	fprintf(out, "commit: %s\n", FC_BUILD_COMMIT);
+	fprintf(out, "libraries: librdkafka %s, hiredis %d.%d.%d, protobuf-c %s\n",
+		rd_kafka_version_str(), HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH,
+		protobuf_c_version());
+	fprintf(out, "features: %s\n", FC_BUILD_FEATURES);
+	fprintf(out, "licence: BSD-2-Clause\n");
+}
+
 void fc_fsopts_usage(FILE *out, const char *argv0)
 {
 	fprintf(out,
@@ -185,7 +204,7 @@ int fc_fsopts_parse_args(struct fc_fsopts *o, int argc, char **argv, FILE *err)
 			return 1;
 		}
 		if (!strcmp(a, "--version")) {
-			printf("flowsink %s\n", FC_VERSION);
+			fc_fsopts_version(stdout);
 			return 1;
 		}
 		if (!strcmp(a, "-X")) {

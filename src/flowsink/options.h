@@ -51,4 +51,7 @@ int fc_fsopts_parse_args(struct fc_fsopts *o, int argc, char **argv, FILE *err);
 
 void fc_fsopts_usage(FILE *out, const char *argv0);
 
+/* --version: program, commit, library versions, features, licence. */
+void fc_fsopts_version(FILE *out);
+
 #endif
