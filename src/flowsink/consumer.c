@@ -19,6 +19,8 @@
 #include "core/log.h"
 #include "fc/err.h"
 
+#define CLOSE_WAIT_NS (10ull * 1000000000ull)
+
 struct applied {
 	int32_t partition;
 	int64_t next; /* offset to commit (last applied + 1), -1 none yet */
@@ -39,7 +41,7 @@ struct fc_consumer {
 	struct applied *app; /* assigned partitions */
 	size_t n_app, cap_app;
 	int fatal;            /* error raised inside a callback */
-	bool oom_flow;        /* a flow was lost to out-of-memory this record */
+	bool close_abandoned; /* leaving the group timed out: destroy without it */
 	struct fc_ratelimit rl;
 	struct fc_consumer_stats st;
 };
@@ -494,8 +496,28 @@ int fc_consumer_close(struct fc_consumer *c)
 			(void)commit_applied(c, NULL, false);
 	}
 	/* Leaving the group runs the revoke callback: nothing is pending
-	 * now, so it only commits again what was just committed. */
-	rd_kafka_consumer_close(c->rk);
+	 * now, so it only commits again what was just committed. The leave
+	 * is bounded: a group stuck in a rebalance must not keep the process
+	 * from exiting, and nothing is lost by not waiting (the sinks hold
+	 * their offsets; the group drops the member after its session). */
+	{
+		rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+		rd_kafka_error_t *e = q ? rd_kafka_consumer_close_queue(c->rk, q) : NULL;
+		uint64_t deadline = fc_mono_ns() + CLOSE_WAIT_NS;
+
+		if (e)
+			rd_kafka_error_destroy(e);
+		while (q && !e && !rd_kafka_consumer_closed(c->rk) && fc_mono_ns() < deadline)
+			rd_kafka_queue_poll_callback(q, 100);
+		if (!q || e || !rd_kafka_consumer_closed(c->rk)) {
+			fc_log(FC_LOG_WARN, "kafka: the group was not left within %d s; exiting "
+					    "anyway (applied offsets are kept in the sinks)",
+			       (int)(CLOSE_WAIT_NS / 1000000000u));
+			c->close_abandoned = true;
+		}
+		if (q)
+			rd_kafka_queue_destroy(q);
+	}
 	return rc ? rc : c->fatal;
 }
 
@@ -504,7 +526,8 @@ void fc_consumer_free(struct fc_consumer *c)
 	if (!c)
 		return;
 	if (c->rk)
-		rd_kafka_destroy(c->rk);
+		rd_kafka_destroy_flags(c->rk, c->close_abandoned ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE
+								 : 0);
 	fc_record_dec_free(c->dec);
 	free(c->recs);
 	free(c->flows);

@@ -190,6 +190,11 @@ def kill(p, sig=signal.SIGTERM, timeout=30):
     try:
         return p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
+        gdb = shutil.which("gdb")
+        if gdb:  # where it hangs, for the failure report
+            bt = subprocess.run([gdb, "-p", str(p.pid), "-batch", "-ex", "thread apply all bt"],
+                                capture_output=True, text=True, timeout=60)
+            print(bt.stdout[-6000:], flush=True)
         p.kill()
         p.wait()
         fail("process %d did not exit within %d s of signal %d" % (p.pid, timeout, sig))
