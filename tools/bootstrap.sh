@@ -12,6 +12,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	libinih-dev check kcat \
 	help2man man-db dpkg-dev \
 	protobuf-compiler python3-protobuf \
+	libhiredis-dev redis-server redis-tools \
 	libpq-dev postgresql-15 >/dev/null
 # libpq-dev: flowsink's PostgreSQL sink; postgresql-15: its tests make their
 # own cluster with /usr/lib/postgresql/15/bin/initdb (the packaged cluster

@@ -13,6 +13,7 @@
 #include "fc/err.h"
 
 static enum fc_log_level log_level = FC_LOG_INFO;
+static const char *log_prog = "collector";
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -27,6 +28,11 @@ int fc_log_set_level(const char *name)
 	return FC_EINVAL;
 }
 
+void fc_log_set_prog(const char *name)
+{
+	log_prog = name;
+}
+
 enum fc_log_level fc_log_get_level(void)
 {
 	return log_level;
@@ -39,7 +45,7 @@ static void vlog(enum fc_log_level lvl, const char *fmt, va_list ap)
 	char line[1024];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "collector: %s: %s\n", level_names[lvl], line);
+	fprintf(stderr, "%s: %s: %s\n", log_prog, level_names[lvl], line);
 }
 
 void fc_log(enum fc_log_level lvl, const char *fmt, ...)

@@ -22,6 +22,10 @@ struct fc_ratelimit {
 int fc_log_set_level(const char *name);
 enum fc_log_level fc_log_get_level(void);
 
+/* Program name that prefixes every line ("collector" unless set); name is
+ * borrowed and must outlive the process's logging. Set once at start. */
+void fc_log_set_prog(const char *name);
+
 void fc_log(enum fc_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* At most 10 messages per second per limiter. */

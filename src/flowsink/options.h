@@ -1,0 +1,61 @@
+/*
+ * flowsink's options: one declarative table (options.c), in the shape of
+ * the collector's src/config (name, type, default, bounds, help), so that
+ * --help is generated from the same rows that parse the flags. `-X
+ * key=value` passes through to librdkafka untouched.
+ *
+ * Ownership: strings in struct fc_fsopts are owned by it (fc_fsopts_fini).
+ */
+#ifndef FC_FLOWSINK_OPTIONS_H
+#define FC_FLOWSINK_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define FC_FSOPTS_MAX_LIST 32
+
+struct fc_fsopts_list {
+	size_t n;
+	char *v[FC_FSOPTS_MAX_LIST];
+};
+
+struct fc_fsopts {
+	/* Kafka */
+	char *brokers;
+	char *topic;
+	char *group;
+	struct fc_fsopts_list kafka_props; /* key=value for librdkafka */
+	uint64_t batch_records;  /* records per batch */
+	uint64_t batch_flows;    /* flows per batch (memory bound) */
+	uint64_t batch_ms;       /* longest wait to fill a batch */
+
+	/* Redis */
+	char *redis;                     /* HOST:PORT or unix:PATH */
+	struct fc_fsopts_list redis_sets;     /* set rules */
+	struct fc_fsopts_list redis_counters; /* counter rules */
+	uint64_t redis_timeout_ms;
+
+	/* PostgreSQL */
+	char *postgres;              /* libpq connection string */
+	uint64_t postgres_retention; /* days of partitions kept, 0 = all */
+
+	/* operations */
+	char *log_level;
+	uint64_t stats_interval;
+};
+
+void fc_fsopts_init(struct fc_fsopts *o);
+void fc_fsopts_fini(struct fc_fsopts *o);
+
+/* Parses argv. On error prints a message naming the option to err and
+ * returns FC_EINVAL. Returns 1 when --help or --version was handled
+ * (caller exits 0). */
+int fc_fsopts_parse_args(struct fc_fsopts *o, int argc, char **argv, FILE *err);
+
+void fc_fsopts_usage(FILE *out, const char *argv0);
+
+/* --version: program, commit, library versions, features, licence. */
+void fc_fsopts_version(FILE *out);
+
+#endif
