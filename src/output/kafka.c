@@ -76,6 +76,7 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "core/stop.h"
 #include "fc/err.h"
 #include "flow.pb-c.h"
 #include "metrics/metrics.h"
@@ -86,6 +87,7 @@
 #define FC_KAFKA_REASONS 8                        /* distinct failure reasons with own label */
 #define FC_KAFKA_REPLAY_WAIT_MS 100
 #define FC_KAFKA_EMBEDDED_PARTITIONS 4
+#define FC_KAFKA_FLUSH_STALL_MS 1000 /* exit flush gives up after this long without a report */
 
 struct kafka_reason {
 	rd_kafka_resp_err_t err;
@@ -135,6 +137,7 @@ struct kafka_out {
 	uint64_t *delivered;
 	uint64_t *queue_full;
 	uint64_t *flush_lost;
+	uint64_t *stop_drops;
 	uint64_t *queue_len;
 	struct kafka_reason_set failed;
 	struct kafka_reason_set produce_err;
@@ -314,6 +317,9 @@ static void kafka_register(struct kafka_out *k)
 					   "messages dropped because the local producer queue was full");
 	k->flush_lost = fc_metrics_counter(m, "kafka_flush_lost_total", NULL,
 					   "messages still undelivered when the exit flush bound expired");
+	k->stop_drops = fc_metrics_counter(m, "kafka_stop_drops_total", NULL,
+					   "messages not handed to Kafka because a stop was requested "
+					   "while a replay waited for room in the queue");
 	k->queue_len = fc_metrics_gauge(m, "kafka_queue_records", NULL,
 					"records in the local producer queue");
 	k->client_err.name = "kafka_client_errors_total";
@@ -504,6 +510,13 @@ static int kafka_produce(struct kafka_out *k, enum fc_msg_kind kind, const uint8
 			*k->queue_full += n;
 			return FC_EAGAIN;
 		}
+		/* A replay waits for room, but not past SIGTERM/SIGINT: a dead
+		 * broker would otherwise hold the process for
+		 * message.timeout.ms (300 s). */
+		if (fc_stop_requested()) {
+			*k->stop_drops += n;
+			return FC_EAGAIN;
+		}
 		/* Replay: let deliveries drain the queue, then retry. */
 		rd_kafka_poll(k->rk, FC_KAFKA_REPLAY_WAIT_MS);
 	}
@@ -638,10 +651,32 @@ static void kafka_poll(void *priv)
 	pthread_mutex_unlock(&k->lock);
 }
 
+/* The exit flush: waits up to flush_ms for outstanding deliveries, but
+ * gives up after FC_KAFKA_FLUSH_STALL_MS in which not one delivery report
+ * arrived. A broker that is down does not answer, and a stop must not wait
+ * --kafka-flush-ms for it; a reachable broker acknowledges within
+ * milliseconds, so a working flush is never cut short by the stall rule. */
+static void kafka_flush_bounded(struct kafka_out *k)
+{
+	uint64_t start = fc_mono_ns(), progress = start;
+	uint64_t bound = (uint64_t)k->flush_ms * 1000000ull;
+	uint64_t stall = FC_KAFKA_FLUSH_STALL_MS * 1000000ull;
+
+	while (rd_kafka_outq_len(k->rk) > 0) {
+		uint64_t before = k->inflight, now;
+
+		(void)rd_kafka_flush(k->rk, 100);
+		now = fc_mono_ns();
+		if (k->inflight != before)
+			progress = now;
+		if (now - start >= bound || now - progress >= stall)
+			break;
+	}
+}
+
 static void kafka_close(void *priv)
 {
 	struct kafka_out *k = priv;
-	rd_kafka_resp_err_t err;
 
 	if (k->lock_init)
 		pthread_mutex_lock(&k->lock);
@@ -650,15 +685,15 @@ static void kafka_close(void *priv)
 			if (k->batch[i].buf)
 				(void)kafka_batch_send(k, (enum fc_msg_kind)i);
 		}
-		err = rd_kafka_flush(k->rk, k->flush_ms);
+		kafka_flush_bounded(k);
 		/* Delivery reports were served by the flush; what is still
 		 * counted in flight was neither delivered nor failed. */
-		if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || k->inflight > 0) {
+		if (k->inflight > 0) {
 			*k->flush_lost += k->inflight;
 			fc_log(FC_LOG_WARN,
-			       "kafka: %" PRIu64 " messages still undelivered after the %d ms "
-			       "flush bound; counted as lost",
-			       k->inflight, k->flush_ms);
+			       "kafka: %" PRIu64 " messages still undelivered at exit (flush "
+			       "bound %d ms, or %d ms without a delivery); counted as lost",
+			       k->inflight, k->flush_ms, FC_KAFKA_FLUSH_STALL_MS);
 			k->closing = true;
 			rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
 						      RD_KAFKA_PURGE_F_NON_BLOCKING);
