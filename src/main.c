@@ -368,7 +368,7 @@ out:
 		}
 	}
 	close_outputs();
-	if (m)
+	if (m && n_started > 0) /* a start that failed has nothing to count */
 		print_counters(m, "final counters");
 	if (workers) {
 		for (size_t i = 0; i < n_workers; i++) {

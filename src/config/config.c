@@ -43,6 +43,11 @@ static const struct opt opts[] = {
 	{"workers", OPT_U64, O(workers), "1", 1, 64, "N",
 	 "receive threads, each with its own SO_REUSEPORT sockets"},
 	{"batch", OPT_U64, O(batch), "64", 1, 1024, "N", "datagrams per recvmmsg call"},
+	{"reuseport", OPT_BOOL, O(reuseport), "false", 0, 0, NULL,
+	 "share the --listen ports with other processes that allow it (SO_REUSEPORT); "
+	 "without it a port in use is an error"},
+	{"max-datagram", OPT_U64, O(max_datagram), "65535", 512, 65535, "BYTES",
+	 "largest datagram read whole; longer ones are counted as truncated and dropped"},
 	/* output */
 	{"output", OPT_LIST, O(outputs), NULL, 0, 0, "KIND[:ARG]",
 	 "kafka (default), file:PATH (length-delimited protobuf) or json:PATH "

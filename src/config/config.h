@@ -30,6 +30,8 @@ struct fc_config {
 	uint64_t rcvbuf;          /* SO_RCVBUF bytes, 0 = kernel default */
 	uint64_t workers;         /* receive threads (SO_REUSEPORT) */
 	uint64_t batch;           /* datagrams per recvmmsg */
+	bool reuseport;           /* share ports with other processes (SO_REUSEPORT) */
+	uint64_t max_datagram;    /* receive slot per datagram, bytes */
 
 	/* output */
 	struct fc_strlist outputs;  /* kafka | file:PATH | json:PATH */
