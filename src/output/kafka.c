@@ -80,6 +80,7 @@
 #include "fc/err.h"
 #include "flow.pb-c.h"
 #include "metrics/metrics.h"
+#include "output/spool.h"
 
 #define FC_KAFKA_LINGER_NS (100ull * 1000000ull) /* partial batch age before sending */
 #define FC_KAFKA_BATCH_CAP (512u * 1024u)        /* well under message.max.bytes (1 MB) */
@@ -88,6 +89,8 @@
 #define FC_KAFKA_REPLAY_WAIT_MS 100
 #define FC_KAFKA_EMBEDDED_PARTITIONS 4
 #define FC_KAFKA_FLUSH_STALL_MS 1000 /* exit flush gives up after this long without a report */
+#define FC_KAFKA_PUMP_MAX 4096       /* spooled records handed back per poll */
+#define FC_KAFKA_MAX_MESSAGES 10000000 /* librdkafka's bound on queue.buffering.max.messages */
 
 struct kafka_reason {
 	rd_kafka_resp_err_t err;
@@ -145,6 +148,8 @@ struct kafka_out {
 	struct fc_ratelimit err_rl;
 
 	uint64_t inflight; /* messages produced and not yet reported */
+	struct fc_spool *spool; /* --spool, NULL without */
+	uint64_t kept_at_exit;  /* messages spooled by the exit purge */
 };
 
 static const char *const default_topic[2] = {"flows", "flow-counters"};
@@ -184,12 +189,40 @@ static uint64_t *reason_slot(struct kafka_out *k, struct kafka_reason_set *s,
 	return s->r[s->n++].slot;
 }
 
+/* With --spool, a record Kafka did not take. Purged by the exit flush: a
+ * record read from the spool is still there (its ticket stays unresolved,
+ * so the next start sends it), any other is appended. Failed (timed out,
+ * refused): counted as failed, then appended to be sent again; its ticket,
+ * if any, is resolved since the spool now holds the new copy. */
+static void kafka_spool_failed(struct kafka_out *k, const rd_kafka_message_t *rkm, void *ticket,
+			       uint64_t n)
+{
+	bool purged = rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+		      rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+	struct fc_spool_rec r = {
+		.kind = rkm->rkt == k->topic[FC_MSG_COUNTER] ? FC_MSG_COUNTER : FC_MSG_FLOW,
+		.n_msgs = (uint32_t)n,
+		.key = rkm->key,
+		.key_len = rkm->key_len,
+		.payload = rkm->payload,
+		.len = rkm->len,
+	};
+
+	if (!purged)
+		*reason_slot(k, &k->failed, rkm->err) += n;
+	if (!(ticket && purged) && fc_spool_append(k->spool, &r) == 0 && k->closing)
+		k->kept_at_exit += n;
+	if (ticket && !purged)
+		fc_spool_done(k->spool, ticket);
+}
+
 /* Delivery report: one per record; its opaque is the number of framed
  * messages the record carries. Served from rd_kafka_poll/flush. */
 static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
 	struct kafka_out *k = opaque;
-	uint64_t n = (uint64_t)(uintptr_t)rkm->_private;
+	void *ticket = k->spool ? fc_spool_ticket(k->spool, rkm->_private) : NULL;
+	uint64_t n = ticket ? fc_spool_ticket_msgs(ticket) : (uint64_t)(uintptr_t)rkm->_private;
 
 	(void)rk;
 	if (k->inflight >= n)
@@ -198,6 +231,12 @@ static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 		k->inflight = 0;
 	if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		*k->delivered += n;
+		if (ticket)
+			fc_spool_done(k->spool, ticket);
+		return;
+	}
+	if (k->spool) {
+		kafka_spool_failed(k, rkm, ticket, n);
 		return;
 	}
 	/* Messages purged after the flush bound were already counted as
@@ -360,6 +399,31 @@ static bool codec_known(const char *c)
 	return false;
 }
 
+/* --kafka-buffer-bytes onto librdkafka's two queue bounds: bytes
+ * (queue.buffering.max.kbytes) and records (queue.buffering.max.messages,
+ * whose default of 100000 would otherwise cap the buffer at ~13 MB of
+ * flows). The record bound is BYTES/64 so that the byte bound is the one
+ * that binds for any record of 64 bytes or more (a flow is ~100-200).
+ * librdkafka keeps ~300 bytes of its own per queued record on top. -X
+ * settings of either property, applied later, win. */
+static int kafka_conf_buffer(rd_kafka_conf_t *conf, uint64_t bytes)
+{
+	char kv[96];
+	uint64_t kb = bytes / 1024 ? bytes / 1024 : 1, msgs = bytes / 64 ? bytes / 64 : 1;
+	int rc;
+
+	if (kb > INT32_MAX)
+		kb = INT32_MAX;
+	if (msgs > FC_KAFKA_MAX_MESSAGES)
+		msgs = FC_KAFKA_MAX_MESSAGES;
+	snprintf(kv, sizeof(kv), "queue.buffering.max.kbytes=%" PRIu64, kb);
+	rc = conf_set(conf, kv, "--kafka-buffer-bytes");
+	if (rc)
+		return rc;
+	snprintf(kv, sizeof(kv), "queue.buffering.max.messages=%" PRIu64, msgs);
+	return conf_set(conf, kv, "--kafka-buffer-bytes");
+}
+
 static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
 {
 	struct kafka_out *k = priv;
@@ -442,6 +506,9 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 		rc = FC_EINVAL;
 		goto fail;
 	}
+	rc = kafka_conf_buffer(conf, cfg->kafka_buffer_bytes);
+	if (rc)
+		goto fail;
 	/* No compression unless asked: every Kafka client reads plain
 	 * records, not every one has every codec (kafkajs has no lz4). */
 	if (cfg->kafka_compression) {
@@ -473,12 +540,73 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 			return FC_EINVAL;
 		}
 	}
+	if (cfg->spool_dir)
+		return fc_spool_open(&k->spool, cfg->spool_dir, cfg->spool_max_bytes, m);
 	return 0;
 
 fail:
 	if (conf)
 		rd_kafka_conf_destroy(conf);
 	return rc;
+}
+
+/* Hands spooled records back to librdkafka, oldest first, while its
+ * queue and the spool's window take them. */
+static void kafka_spool_pump(struct kafka_out *k)
+{
+	bool was = fc_spool_pending(k->spool);
+	struct fc_spool_rec r;
+
+	for (int i = 0; i < FC_KAFKA_PUMP_MAX && fc_spool_peek(k->spool, &r) == 0; i++) {
+		void *ticket = fc_spool_take(k->spool);
+		rd_kafka_resp_err_t err;
+
+		if (rd_kafka_produce(k->topic[r.kind], RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+				     (void *)(uintptr_t)r.payload, r.len, r.key, r.key_len, ticket) == 0) {
+			*k->produced += r.n_msgs;
+			k->inflight += r.n_msgs;
+			continue;
+		}
+		err = rd_kafka_last_error();
+		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			fc_spool_untake(k->spool, ticket);
+			break;
+		}
+		/* Refused for good (too large, unknown topic): counted, and
+		 * not retried forever. */
+		*reason_slot(k, &k->produce_err, err) += r.n_msgs;
+		fc_spool_done(k->spool, ticket);
+	}
+	if (was && !fc_spool_pending(k->spool))
+		fc_log(FC_LOG_INFO, "kafka: the spool is read back; records go to Kafka directly again");
+}
+
+/* Keeps a record in the spool (when Kafka cannot take it now, or while
+ * older records wait there). */
+static int kafka_spool_keep(struct kafka_out *k, enum fc_msg_kind kind, const uint8_t *buf,
+			    size_t len, const uint8_t *key, size_t key_len, uint64_t n)
+{
+	struct fc_spool_rec r = {.kind = (uint8_t)kind, .n_msgs = (uint32_t)n, .key = key,
+				 .key_len = key_len, .payload = buf, .len = len};
+
+	if (!fc_spool_pending(k->spool))
+		fc_log_rl(&k->err_rl, FC_LOG_WARN,
+			  "kafka: the local queue is full (--kafka-buffer-bytes); records go to the "
+			  "spool until Kafka takes them again");
+	return fc_spool_append(k->spool, &r) == 0 ? 0 : FC_EAGAIN;
+}
+
+/* With a spool: true when nothing waits in it, so that a new record may
+ * go to Kafka directly without overtaking older ones. A replay waits for
+ * the spool to empty (until a stop is requested). */
+static bool kafka_spool_drained(struct kafka_out *k)
+{
+	kafka_spool_pump(k);
+	while (k->replay && fc_spool_pending(k->spool) && !fc_stop_requested()) {
+		rd_kafka_poll(k->rk, FC_KAFKA_REPLAY_WAIT_MS);
+		kafka_spool_pump(k);
+	}
+	return !fc_spool_pending(k->spool);
 }
 
 /* Hands one record to librdkafka (copied). n is the number of framed
@@ -492,6 +620,8 @@ static int kafka_produce(struct kafka_out *k, enum fc_msg_kind kind, const uint8
 		key = NULL;
 		key_len = 0;
 	}
+	if (k->spool && !kafka_spool_drained(k))
+		return kafka_spool_keep(k, kind, buf, len, key, key_len, n);
 	for (;;) {
 		if (rd_kafka_produce(k->topic[kind], RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
 				     (void *)(uintptr_t)buf, len, key, key_len,
@@ -506,7 +636,9 @@ static int kafka_produce(struct kafka_out *k, enum fc_msg_kind kind, const uint8
 			return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? FC_ELIMIT : FC_EINVAL;
 		}
 		if (!k->replay) {
-			/* UDP cannot wait: drop, count, move on. */
+			/* UDP cannot wait: spool, or drop, count, move on. */
+			if (k->spool)
+				return kafka_spool_keep(k, kind, buf, len, key, key_len, n);
 			*k->queue_full += n;
 			return FC_EAGAIN;
 		}
@@ -514,6 +646,8 @@ static int kafka_produce(struct kafka_out *k, enum fc_msg_kind kind, const uint8
 		 * broker would otherwise hold the process for
 		 * message.timeout.ms (300 s). */
 		if (fc_stop_requested()) {
+			if (k->spool)
+				return kafka_spool_keep(k, kind, buf, len, key, key_len, n);
 			*k->stop_drops += n;
 			return FC_EAGAIN;
 		}
@@ -646,6 +780,10 @@ static void kafka_poll(void *priv)
 				(void)kafka_batch_send(k, (enum fc_msg_kind)i);
 		}
 	}
+	if (k->spool) {
+		kafka_spool_pump(k);
+		fc_spool_tick(k->spool);
+	}
 	rd_kafka_poll(k->rk, 0);
 	*k->queue_len = (uint64_t)rd_kafka_outq_len(k->rk);
 	pthread_mutex_unlock(&k->lock);
@@ -659,8 +797,8 @@ static void kafka_poll(void *priv)
 static void kafka_flush_bounded(struct kafka_out *k)
 {
 	uint64_t start = fc_mono_ns(), progress = start;
-	uint64_t bound = (uint64_t)k->flush_ms * 1000000ull;
-	uint64_t stall = FC_KAFKA_FLUSH_STALL_MS * 1000000ull;
+	uint64_t bound = (uint64_t)(unsigned)k->flush_ms * UINT64_C(1000000);
+	uint64_t stall = (uint64_t)FC_KAFKA_FLUSH_STALL_MS * UINT64_C(1000000);
 
 	while (rd_kafka_outq_len(k->rk) > 0) {
 		uint64_t before = k->inflight, now;
@@ -672,6 +810,25 @@ static void kafka_flush_bounded(struct kafka_out *k)
 		if (now - start >= bound || now - progress >= stall)
 			break;
 	}
+}
+
+/* Exit with a spool: what the bounded flush could not deliver is purged
+ * from librdkafka, and the delivery reports of the purge put it in the
+ * spool (kafka_spool_failed) for the next start. The purge waits for the
+ * broker threads to let go of in-flight requests; their reports are then
+ * served here, within a bound. */
+static void kafka_spool_purge(struct kafka_out *k)
+{
+	uint64_t start = fc_mono_ns(), before = k->inflight;
+
+	k->closing = true;
+	rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	while (k->inflight > 0 && fc_mono_ns() - start < 500ull * 1000000ull)
+		rd_kafka_poll(k->rk, 10);
+	fc_log(FC_LOG_WARN,
+	       "kafka: %" PRIu64 " messages undelivered at exit are in the spool for the next start "
+	       "(%" PRIu64 " of them written there now)",
+	       before - k->inflight, k->kept_at_exit);
 }
 
 static void kafka_close(void *priv)
@@ -686,6 +843,8 @@ static void kafka_close(void *priv)
 				(void)kafka_batch_send(k, (enum fc_msg_kind)i);
 		}
 		kafka_flush_bounded(k);
+		if (k->spool && k->inflight > 0)
+			kafka_spool_purge(k);
 		/* Delivery reports were served by the flush; what is still
 		 * counted in flight was neither delivered nor failed. */
 		if (k->inflight > 0) {
@@ -706,6 +865,9 @@ static void kafka_close(void *priv)
 		}
 		rd_kafka_destroy(k->rk);
 	}
+	/* After the producer: no delivery report can reach it any more. */
+	fc_spool_free(k->spool);
+	k->spool = NULL;
 	/* The embedded cluster goes last: the producer needed it to flush. */
 	if (k->mcluster)
 		rd_kafka_mock_cluster_destroy(k->mcluster);
