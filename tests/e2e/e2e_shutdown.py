@@ -13,6 +13,13 @@ it could not deliver: kafka_flush_lost_total (in the queue at exit) plus
 kafka_stop_drops_total (refused while stopping) must be > 0, and every
 message handed to the producer is either delivered (0 here) or lost.
 
+Scenario "live": a listening collector whose broker is dead gets 20000
+flows, then SIGTERM: exit within the same 5 s bound (printed), every
+message handed to the producer counted as lost at exit
+(kafka_flush_lost_total = kafka_produced_total). Before the fix the exit
+flush waited the whole --kafka-flush-ms (10 s) for a broker that was
+never coming.
+
 Before the fix the replay looped on the full queue without looking at
 the stop flag and ignored SIGTERM for message.timeout.ms (300 s).
 
@@ -23,6 +30,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -97,15 +105,54 @@ def scenario_replay(args, work):
         fail("no log line says the replay was interrupted")
 
 
+def scenario_live(args, work):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    err_path = os.path.join(work, "collector.err")
+    with open(err_path, "w") as ferr:
+        coll = subprocess.Popen([args.collector, "--listen", "127.0.0.1:%d" % port,
+                                 "--kafka-brokers", "127.0.0.1:1"],
+                                stdout=subprocess.DEVNULL, stderr=ferr)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with open(err_path) as f:
+                if "listening on udp" in f.read():
+                    break
+            if time.monotonic() > deadline or coll.poll() is not None:
+                fail("collector did not start")
+            time.sleep(0.05)
+        fg = subprocess.run([args.flowgen, "--proto", "nf5", "--count", "20000", "--rate", "0",
+                             "--to", "127.0.0.1:%d" % port], capture_output=True, text=True,
+                            timeout=60)
+        if fg.returncode != 0:
+            fail("flowgen: %s" % fg.stderr)
+        time.sleep(0.5)
+        rc, dt = stop_and_time(coll, 5.0)
+    finally:
+        if coll.poll() is None:
+            coll.kill()
+            coll.wait()
+    with open(err_path) as f:
+        c = counters(f.read())
+    produced, lost = total(c, "kafka_produced_total"), total(c, "kafka_flush_lost_total")
+    print("SIGTERM while the broker is unreachable: exit %d after %.2f s; produced %d, lost at "
+          "exit %d" % (rc, dt, produced, lost), flush=True)
+    if produced == 0 or lost != produced:
+        fail("want every produced message counted as lost at exit")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--collector", required=True)
     ap.add_argument("--flowgen", required=True)
-    ap.add_argument("--scenario", choices=["replay"], default="replay")
+    ap.add_argument("--scenario", choices=["replay", "live"], default="replay")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="fc-shutdown-")
     try:
-        scenario_replay(args, work)
+        {"replay": scenario_replay, "live": scenario_live}[args.scenario](args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("PASS", flush=True)
