@@ -41,7 +41,8 @@ static const struct opt opts[] = {
 	{"rcvbuf", OPT_U64, O(rcvbuf), "33554432", 0, 1u << 30, "BYTES",
 	 "socket receive buffer (SO_RCVBUF; raise net.core.rmem_max to allow it)"},
 	{"workers", OPT_U64, O(workers), "1", 1, 64, "N",
-	 "receive threads, each with its own SO_REUSEPORT sockets"},
+	 "receive threads, each with its own socket on every --listen port (SO_REUSEPORT among "
+	 "them)"},
 	{"batch", OPT_U64, O(batch), "64", 1, 1024, "N", "datagrams per recvmmsg call"},
 	{"reuseport", OPT_BOOL, O(reuseport), "false", 0, 0, NULL,
 	 "share the --listen ports with other processes that allow it (SO_REUSEPORT); "

@@ -57,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -93,6 +94,7 @@ struct seg {
 struct fc_spool {
 	char *dir;
 	int dirfd;
+	int lockfd; /* DIR/lock, flock'ed: one collector per spool */
 	uint64_t max_bytes;
 	uint64_t seg_bytes;
 	uint64_t total; /* sum of segs[].size */
@@ -1019,7 +1021,7 @@ int fc_spool_open(struct fc_spool **out, const char *dir, uint64_t max_bytes,
 
 	if (!s)
 		return FC_ENOMEM;
-	s->dirfd = s->wfd = s->rfd = -1;
+	s->dirfd = s->wfd = s->rfd = s->lockfd = -1;
 	s->dir = strdup(dir);
 	s->wbuf = malloc(WBUF_CAP);
 	s->rbuf = malloc(RBUF_CAP);
@@ -1056,6 +1058,13 @@ int fc_spool_open(struct fc_spool **out, const char *dir, uint64_t max_bytes,
 		rc = FC_ESYS;
 		goto fail;
 	}
+	s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		fc_log(FC_LOG_ERROR, "spool %s: %s", dir,
+		       errno == EWOULDBLOCK ? "in use by another collector" : strerror(errno));
+		rc = FC_ESYS;
+		goto fail;
+	}
 	rc = scan_dir(s);
 	if (rc) {
 		fc_log(FC_LOG_ERROR, "spool %s: cannot list: %s", dir, strerror(errno));
@@ -1089,6 +1098,8 @@ void fc_spool_free(struct fc_spool *s)
 		close(s->dirfd);
 	}
 	rclose(s);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
 	free(s->segs);
 	free(s->wbuf);
 	free(s->rbuf);
