@@ -114,8 +114,10 @@ class Collector:
     def __init__(self, args, work, name, port, mock, spool):
         self.err_path = os.path.join(work, name + ".err")
         cmd = [args.collector, "--listen", "127.0.0.1:%d" % port, "--kafka-brokers", mock.addr,
-               "--kafka-topic", TOPIC, "--kafka-key", "none", "--kafka-buffer-bytes", "1048576",
-               "--spool", spool, "-X", "reconnect.backoff.max.ms=1000"]
+               "--kafka-topic", TOPIC, "--kafka-key", "none", "--kafka-buffer-bytes",
+               str(args.buffer_bytes), "--spool", spool, "-X", "reconnect.backoff.max.ms=1000"]
+        if args.lz4:
+            cmd += ["-X", "compression.codec=lz4"]
         with open(self.err_path, "w") as ferr:
             self.p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=ferr)
         deadline = time.monotonic() + 10
@@ -218,14 +220,15 @@ def scenario_outage(args, work, procs, mock):
     t0 = time.monotonic()
     fg = start_flowgen(args, port, sent)
     procs.append(fg)
-    time.sleep(args.outage)
+    down_at = args.down_at if args.down_at is not None else args.outage
+    time.sleep(down_at)
     mock.cmd("down")
     time.sleep(args.outage)
     mock.cmd("up")
     dgrams, flows = end_flowgen(fg)
     print("flowgen done after %.1f s" % (time.monotonic() - t0), flush=True)
     c.wait_delivered(flows, 120)
-    print("everything delivered %.1f s after flowgen ended" % (time.monotonic() - t0 - 3 * args.outage), flush=True)
+    print("everything delivered %.1f s after the start" % (time.monotonic() - t0), flush=True)
     rc, dt, cnt = c.stop()
     print("collector: exit %d after %.2f s; spool written %d, replayed %d; delivered %d" %
           (rc, dt, total(cnt, "spool_written_total"), total(cnt, "spool_replayed_total"),
@@ -288,7 +291,11 @@ def main():
     ap.add_argument("--scenario", choices=["outage", "restart"], required=True)
     ap.add_argument("--count", type=int, default=300000)
     ap.add_argument("--rate", type=int, default=20000)
-    ap.add_argument("--outage", type=float, default=5.0)
+    ap.add_argument("--outage", type=float, default=5.0, help="seconds the broker is down")
+    ap.add_argument("--down-at", type=float, default=None,
+                    help="seconds into the run the outage starts (default: --outage)")
+    ap.add_argument("--buffer-bytes", type=int, default=1048576)
+    ap.add_argument("--lz4", action="store_true", help="compress records (more fit the mock)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="fc-spool-")
     procs = []
