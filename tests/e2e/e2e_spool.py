@@ -85,8 +85,8 @@ def free_udp_port():
 
 
 class Mock:
-    def __init__(self, exe):
-        self.p = subprocess.Popen([exe, "32", TOPIC], stdin=subprocess.PIPE,
+    def __init__(self, exe, partitions):
+        self.p = subprocess.Popen([exe, str(partitions), TOPIC], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         line = self.p.stdout.readline().strip()
         if not line.startswith("bootstraps="):
@@ -295,11 +295,13 @@ def main():
     ap.add_argument("--down-at", type=float, default=None,
                     help="seconds into the run the outage starts (default: --outage)")
     ap.add_argument("--buffer-bytes", type=int, default=1048576)
+    ap.add_argument("--partitions", type=int, default=32,
+                    help="of the topic: the mock keeps ~5 MB per partition")
     ap.add_argument("--lz4", action="store_true", help="compress records (more fit the mock)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="fc-spool-")
     procs = []
-    mock = Mock(args.mock)
+    mock = Mock(args.mock, args.partitions)
     try:
         {"outage": scenario_outage, "restart": scenario_restart}[args.scenario](
             args, work, procs, mock)
