@@ -72,9 +72,10 @@ static const struct opt opts[] = {
 	 "none|gzip|snappy|lz4|zstd", "record compression (consumers must support the codec)"},
 	{"kafka-flush-ms", OPT_U64, O(kafka_flush_ms), "10000", 0, 600000, "MS",
 	 "how long to wait for outstanding deliveries at exit"},
-	{"kafka-buffer-bytes", OPT_U64, O(kafka_buffer_bytes), "67108864", 1024, 1ull << 40, "BYTES",
+	{"kafka-buffer-bytes", OPT_U64, O(kafka_buffer_bytes), "67108864", 0, 1ull << 40, "BYTES",
 	 "memory for records waiting to be delivered (librdkafka queue.buffering.max.kbytes; "
-	 "queue.buffering.max.messages = BYTES/64); beyond it records go to --spool or are dropped"},
+	 "queue.buffering.max.messages = BYTES/64; 0 = librdkafka's own bounds); beyond it "
+	 "records go to --spool or are dropped"},
 	{"spool", OPT_STR, O(spool_dir), NULL, 0, 0, "DIR",
 	 "disk spool for records Kafka cannot take now (buffer full, delivery failed, exit); "
 	 "replayed in order when Kafka is back, also after a restart"},

@@ -405,13 +405,16 @@ static bool codec_known(const char *c)
  * flows). The record bound is BYTES/64 so that the byte bound is the one
  * that binds for any record of 64 bytes or more (a flow is ~100-200).
  * librdkafka keeps ~300 bytes of its own per queued record on top. -X
- * settings of either property, applied later, win. */
+ * settings of either property, applied later, win. 0 leaves librdkafka's
+ * own bounds (100000 records, 1 GiB). */
 static int kafka_conf_buffer(rd_kafka_conf_t *conf, uint64_t bytes)
 {
 	char kv[96];
 	uint64_t kb = bytes / 1024 ? bytes / 1024 : 1, msgs = bytes / 64 ? bytes / 64 : 1;
 	int rc;
 
+	if (bytes == 0)
+		return 0;
 	if (kb > INT32_MAX)
 		kb = INT32_MAX;
 	if (msgs > FC_KAFKA_MAX_MESSAGES)
