@@ -28,9 +28,18 @@
  *   changes (a record has one key), when it would exceed the batch buffer,
  *   after FC_KAFKA_LINGER_NS on poll, and on close.
  * - Backpressure (DESIGN §4): live UDP cannot be slowed down, so a full
- *   local queue drops the record and counts it; in --pcap replay the output
- *   serves delivery reports for 100 ms and retries until the record is
- *   accepted, so a replay loses nothing.
+ *   local queue (--kafka-buffer-bytes) drops the record and counts it; in
+ *   --pcap replay the output serves delivery reports for 100 ms and
+ *   retries until the record is accepted, so a replay loses nothing, until
+ *   a stop is requested (core/stop.h).
+ * - Spool (--spool, output/spool.c): a full queue, a failed delivery and
+ *   the exit purge put records on disk instead; while anything waits
+ *   there new records go behind it, and poll hands it back to librdkafka
+ *   oldest first (each spooled record's opaque is its spool ticket, other
+ *   records' opaque is their message count).
+ * - Exit: the flush waits up to --kafka-flush-ms, but gives up after
+ *   FC_KAFKA_FLUSH_STALL_MS without one delivery report (a broker that is
+ *   down), so a stop takes about a second during an outage.
  * - Embedded cluster: with cfg->kafka_brokers NULL, a librdkafka mock
  *   cluster (one broker, in this process, on a random 127.0.0.1 port) is
  *   started on a dedicated handle and the producer points at it. It keeps
@@ -49,7 +58,9 @@
  * Counters (all in messages, i.e. flows or counter samples, not records):
  * kafka_produced_total, kafka_delivered_total,
  * kafka_delivery_failed_total{reason}, kafka_queue_full_drops_total,
- * kafka_produce_errors_total{reason}, kafka_flush_lost_total, the gauge
+ * kafka_produce_errors_total{reason}, kafka_flush_lost_total,
+ * kafka_stop_drops_total (a replay's records refused once a stop was
+ * requested, without a spool), the gauge
  * kafka_queue_records (local queue length, in records) and
  * kafka_client_errors_total{reason} (librdkafka error events such as all
  * brokers down).
