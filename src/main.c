@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "encode/json.h"
+#include "core/stop.h"
 #include "fc/err.h"
 #include "fc/input.h"
 #include "fc/output.h"
@@ -36,8 +37,10 @@ static void on_signal(int sig)
 		print_requested = 1;
 	else if (sig == SIGHUP)
 		reload_generation++;
-	else
+	else {
 		stop_requested = 1;
+		fc_stop_request(); /* for outputs waiting on a full queue */
+	}
 }
 
 static void install_signals(void)
@@ -215,8 +218,10 @@ static void *worker_main(void *arg)
 		int n = w->in_ops->read(w->in_priv, batch, max, 200);
 		uint64_t mono;
 
-		if (n == FC_EEOF)
+		if (n == FC_EEOF) {
+			replay = false; /* finished, not interrupted */
 			break;
+		}
 		if (n < 0) {
 			w->rc = n;
 			break;
@@ -245,6 +250,12 @@ static void *worker_main(void *arg)
 			seen_generation = reload_generation;
 			fc_pipeline_reload(&w->pipe);
 		}
+	}
+	/* A replay stopped by a signal before the end of its capture did not
+	 * publish everything: condition "replay interrupted", non-zero exit. */
+	if (replay && stop_requested && w->rc == 0) {
+		fc_log(FC_LOG_WARN, "replay interrupted before the end of the capture");
+		w->rc = FC_EAGAIN;
 	}
 	fc_pipeline_finish(&w->pipe);
 	return NULL;
@@ -319,8 +330,10 @@ int main(int argc, char **argv)
 		w->in_priv = calloc(1, w->in_ops->priv_size);
 		if (!w->in_priv)
 			goto out;
-		if (w->in_ops->open(w->in_priv, cfg.pcap, &cfg, w->m) != 0)
+		if (w->in_ops->open(w->in_priv, cfg.pcap, &cfg, w->m) != 0) {
+			exit_code = 2; /* cannot start: address in use, bad --listen or capture */
 			goto out;
+		}
 		rc = fc_pipeline_init(&w->pipe, &cfg, w->m, outs, n_outs, err, sizeof(err));
 		if (rc != 0) {
 			fc_log(FC_LOG_ERROR, "%s", err);
@@ -355,7 +368,7 @@ out:
 		}
 	}
 	close_outputs();
-	if (m)
+	if (m && n_started > 0) /* a start that failed has nothing to count */
 		print_counters(m, "final counters");
 	if (workers) {
 		for (size_t i = 0; i < n_workers; i++) {

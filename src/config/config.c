@@ -41,8 +41,14 @@ static const struct opt opts[] = {
 	{"rcvbuf", OPT_U64, O(rcvbuf), "33554432", 0, 1u << 30, "BYTES",
 	 "socket receive buffer (SO_RCVBUF; raise net.core.rmem_max to allow it)"},
 	{"workers", OPT_U64, O(workers), "1", 1, 64, "N",
-	 "receive threads, each with its own SO_REUSEPORT sockets"},
+	 "receive threads, each with its own socket on every --listen port (SO_REUSEPORT among "
+	 "them)"},
 	{"batch", OPT_U64, O(batch), "64", 1, 1024, "N", "datagrams per recvmmsg call"},
+	{"reuseport", OPT_BOOL, O(reuseport), "false", 0, 0, NULL,
+	 "share the --listen ports with other processes that allow it (SO_REUSEPORT); "
+	 "without it a port in use is an error"},
+	{"max-datagram", OPT_U64, O(max_datagram), "65535", 512, 65535, "BYTES",
+	 "largest datagram read whole; longer ones are counted as truncated and dropped"},
 	/* output */
 	{"output", OPT_LIST, O(outputs), NULL, 0, 0, "KIND[:ARG]",
 	 "kafka (default), file:PATH (length-delimited protobuf) or json:PATH "
@@ -66,6 +72,15 @@ static const struct opt opts[] = {
 	 "none|gzip|snappy|lz4|zstd", "record compression (consumers must support the codec)"},
 	{"kafka-flush-ms", OPT_U64, O(kafka_flush_ms), "10000", 0, 600000, "MS",
 	 "how long to wait for outstanding deliveries at exit"},
+	{"kafka-buffer-bytes", OPT_U64, O(kafka_buffer_bytes), "67108864", 0, 1ull << 40, "BYTES",
+	 "memory for records waiting to be delivered (librdkafka queue.buffering.max.kbytes; "
+	 "queue.buffering.max.messages = BYTES/64; 0 = librdkafka's own bounds); beyond it "
+	 "records go to --spool or are dropped"},
+	{"spool", OPT_STR, O(spool_dir), NULL, 0, 0, "DIR",
+	 "disk spool for records Kafka cannot take now (buffer full, delivery failed, exit); "
+	 "replayed in order when Kafka is back, also after a restart"},
+	{"spool-max-bytes", OPT_U64, O(spool_max_bytes), "1073741824", 65536, 1ull << 50, "BYTES",
+	 "size of the disk spool; records beyond it are dropped and counted"},
 	{"kafka-msgs-per-record", OPT_U64, O(kafka_msgs_per_record), "1", 1, 10000, "N",
 	 "length-delimited messages per Kafka record"},
 	/* templates */

@@ -30,6 +30,8 @@ struct fc_config {
 	uint64_t rcvbuf;          /* SO_RCVBUF bytes, 0 = kernel default */
 	uint64_t workers;         /* receive threads (SO_REUSEPORT) */
 	uint64_t batch;           /* datagrams per recvmmsg */
+	bool reuseport;           /* share ports with other processes (SO_REUSEPORT) */
+	uint64_t max_datagram;    /* receive slot per datagram, bytes */
 
 	/* output */
 	struct fc_strlist outputs;  /* kafka | file:PATH | json:PATH */
@@ -43,6 +45,9 @@ struct fc_config {
 	char *kafka_compression;    /* none | gzip | snappy | lz4 | zstd */
 	uint64_t kafka_flush_ms;    /* bound on the flush at exit */
 	uint64_t kafka_msgs_per_record; /* >1 batches framed messages */
+	uint64_t kafka_buffer_bytes; /* librdkafka queue bound, bytes */
+	char *spool_dir;            /* disk spool for Kafka, NULL = none */
+	uint64_t spool_max_bytes;
 
 	/* NetFlow v9 / IPFIX template engine */
 	bool template_ignore_port;

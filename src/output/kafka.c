@@ -28,9 +28,18 @@
  *   changes (a record has one key), when it would exceed the batch buffer,
  *   after FC_KAFKA_LINGER_NS on poll, and on close.
  * - Backpressure (DESIGN §4): live UDP cannot be slowed down, so a full
- *   local queue drops the record and counts it; in --pcap replay the output
- *   serves delivery reports for 100 ms and retries until the record is
- *   accepted, so a replay loses nothing.
+ *   local queue (--kafka-buffer-bytes) drops the record and counts it; in
+ *   --pcap replay the output serves delivery reports for 100 ms and
+ *   retries until the record is accepted, so a replay loses nothing, until
+ *   a stop is requested (core/stop.h).
+ * - Spool (--spool, output/spool.c): a full queue, a failed delivery and
+ *   the exit purge put records on disk instead; while anything waits
+ *   there new records go behind it, and poll hands it back to librdkafka
+ *   oldest first (each spooled record's opaque is its spool ticket, other
+ *   records' opaque is their message count).
+ * - Exit: the flush waits up to --kafka-flush-ms, but gives up after
+ *   FC_KAFKA_FLUSH_STALL_MS without one delivery report (a broker that is
+ *   down), so a stop takes about a second during an outage.
  * - Embedded cluster: with cfg->kafka_brokers NULL, a librdkafka mock
  *   cluster (one broker, in this process, on a random 127.0.0.1 port) is
  *   started on a dedicated handle and the producer points at it. It keeps
@@ -49,7 +58,9 @@
  * Counters (all in messages, i.e. flows or counter samples, not records):
  * kafka_produced_total, kafka_delivered_total,
  * kafka_delivery_failed_total{reason}, kafka_queue_full_drops_total,
- * kafka_produce_errors_total{reason}, kafka_flush_lost_total, the gauge
+ * kafka_produce_errors_total{reason}, kafka_flush_lost_total,
+ * kafka_stop_drops_total (a replay's records refused once a stop was
+ * requested, without a spool), the gauge
  * kafka_queue_records (local queue length, in records) and
  * kafka_client_errors_total{reason} (librdkafka error events such as all
  * brokers down).
@@ -76,9 +87,11 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "core/stop.h"
 #include "fc/err.h"
 #include "flow.pb-c.h"
 #include "metrics/metrics.h"
+#include "output/spool.h"
 
 #define FC_KAFKA_LINGER_NS (100ull * 1000000ull) /* partial batch age before sending */
 #define FC_KAFKA_BATCH_CAP (512u * 1024u)        /* well under message.max.bytes (1 MB) */
@@ -86,6 +99,9 @@
 #define FC_KAFKA_REASONS 8                        /* distinct failure reasons with own label */
 #define FC_KAFKA_REPLAY_WAIT_MS 100
 #define FC_KAFKA_EMBEDDED_PARTITIONS 4
+#define FC_KAFKA_FLUSH_STALL_MS 1000 /* exit flush gives up after this long without a report */
+#define FC_KAFKA_PUMP_MAX 4096       /* spooled records handed back per poll */
+#define FC_KAFKA_MAX_MESSAGES 10000000 /* librdkafka's bound on queue.buffering.max.messages */
 
 struct kafka_reason {
 	rd_kafka_resp_err_t err;
@@ -135,6 +151,7 @@ struct kafka_out {
 	uint64_t *delivered;
 	uint64_t *queue_full;
 	uint64_t *flush_lost;
+	uint64_t *stop_drops;
 	uint64_t *queue_len;
 	struct kafka_reason_set failed;
 	struct kafka_reason_set produce_err;
@@ -142,6 +159,8 @@ struct kafka_out {
 	struct fc_ratelimit err_rl;
 
 	uint64_t inflight; /* messages produced and not yet reported */
+	struct fc_spool *spool; /* --spool, NULL without */
+	uint64_t kept_at_exit;  /* messages spooled by the exit purge */
 };
 
 static const char *const default_topic[2] = {"flows", "flow-counters"};
@@ -181,12 +200,40 @@ static uint64_t *reason_slot(struct kafka_out *k, struct kafka_reason_set *s,
 	return s->r[s->n++].slot;
 }
 
+/* With --spool, a record Kafka did not take. Purged by the exit flush: a
+ * record read from the spool is still there (its ticket stays unresolved,
+ * so the next start sends it), any other is appended. Failed (timed out,
+ * refused): counted as failed, then appended to be sent again; its ticket,
+ * if any, is resolved since the spool now holds the new copy. */
+static void kafka_spool_failed(struct kafka_out *k, const rd_kafka_message_t *rkm, void *ticket,
+			       uint64_t n)
+{
+	bool purged = rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+		      rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+	struct fc_spool_rec r = {
+		.kind = rkm->rkt == k->topic[FC_MSG_COUNTER] ? FC_MSG_COUNTER : FC_MSG_FLOW,
+		.n_msgs = (uint32_t)n,
+		.key = rkm->key,
+		.key_len = rkm->key_len,
+		.payload = rkm->payload,
+		.len = rkm->len,
+	};
+
+	if (!purged)
+		*reason_slot(k, &k->failed, rkm->err) += n;
+	if (!(ticket && purged) && fc_spool_append(k->spool, &r) == 0 && k->closing)
+		k->kept_at_exit += n;
+	if (ticket && !purged)
+		fc_spool_done(k->spool, ticket);
+}
+
 /* Delivery report: one per record; its opaque is the number of framed
  * messages the record carries. Served from rd_kafka_poll/flush. */
 static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
 	struct kafka_out *k = opaque;
-	uint64_t n = (uint64_t)(uintptr_t)rkm->_private;
+	void *ticket = k->spool ? fc_spool_ticket(k->spool, rkm->_private) : NULL;
+	uint64_t n = ticket ? fc_spool_ticket_msgs(ticket) : (uint64_t)(uintptr_t)rkm->_private;
 
 	(void)rk;
 	if (k->inflight >= n)
@@ -195,6 +242,12 @@ static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 		k->inflight = 0;
 	if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		*k->delivered += n;
+		if (ticket)
+			fc_spool_done(k->spool, ticket);
+		return;
+	}
+	if (k->spool) {
+		kafka_spool_failed(k, rkm, ticket, n);
 		return;
 	}
 	/* Messages purged after the flush bound were already counted as
@@ -314,6 +367,9 @@ static void kafka_register(struct kafka_out *k)
 					   "messages dropped because the local producer queue was full");
 	k->flush_lost = fc_metrics_counter(m, "kafka_flush_lost_total", NULL,
 					   "messages still undelivered when the exit flush bound expired");
+	k->stop_drops = fc_metrics_counter(m, "kafka_stop_drops_total", NULL,
+					   "messages not handed to Kafka because a stop was requested "
+					   "while a replay waited for room in the queue");
 	k->queue_len = fc_metrics_gauge(m, "kafka_queue_records", NULL,
 					"records in the local producer queue");
 	k->client_err.name = "kafka_client_errors_total";
@@ -352,6 +408,34 @@ static bool codec_known(const char *c)
 			return true;
 	}
 	return false;
+}
+
+/* --kafka-buffer-bytes onto librdkafka's two queue bounds: bytes
+ * (queue.buffering.max.kbytes) and records (queue.buffering.max.messages,
+ * whose default of 100000 would otherwise cap the buffer at ~13 MB of
+ * flows). The record bound is BYTES/64 so that the byte bound is the one
+ * that binds for any record of 64 bytes or more (a flow is ~100-200).
+ * librdkafka keeps ~300 bytes of its own per queued record on top. -X
+ * settings of either property, applied later, win. 0 leaves librdkafka's
+ * own bounds (100000 records, 1 GiB). */
+static int kafka_conf_buffer(rd_kafka_conf_t *conf, uint64_t bytes)
+{
+	char kv[96];
+	uint64_t kb = bytes / 1024 ? bytes / 1024 : 1, msgs = bytes / 64 ? bytes / 64 : 1;
+	int rc;
+
+	if (bytes == 0)
+		return 0;
+	if (kb > INT32_MAX)
+		kb = INT32_MAX;
+	if (msgs > FC_KAFKA_MAX_MESSAGES)
+		msgs = FC_KAFKA_MAX_MESSAGES;
+	snprintf(kv, sizeof(kv), "queue.buffering.max.kbytes=%" PRIu64, kb);
+	rc = conf_set(conf, kv, "--kafka-buffer-bytes");
+	if (rc)
+		return rc;
+	snprintf(kv, sizeof(kv), "queue.buffering.max.messages=%" PRIu64, msgs);
+	return conf_set(conf, kv, "--kafka-buffer-bytes");
 }
 
 static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
@@ -436,6 +520,9 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 		rc = FC_EINVAL;
 		goto fail;
 	}
+	rc = kafka_conf_buffer(conf, cfg->kafka_buffer_bytes);
+	if (rc)
+		goto fail;
 	/* No compression unless asked: every Kafka client reads plain
 	 * records, not every one has every codec (kafkajs has no lz4). */
 	if (cfg->kafka_compression) {
@@ -467,12 +554,73 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 			return FC_EINVAL;
 		}
 	}
+	if (cfg->spool_dir)
+		return fc_spool_open(&k->spool, cfg->spool_dir, cfg->spool_max_bytes, m);
 	return 0;
 
 fail:
 	if (conf)
 		rd_kafka_conf_destroy(conf);
 	return rc;
+}
+
+/* Hands spooled records back to librdkafka, oldest first, while its
+ * queue and the spool's window take them. */
+static void kafka_spool_pump(struct kafka_out *k)
+{
+	bool was = fc_spool_pending(k->spool);
+	struct fc_spool_rec r;
+
+	for (int i = 0; i < FC_KAFKA_PUMP_MAX && fc_spool_peek(k->spool, &r) == 0; i++) {
+		void *ticket = fc_spool_take(k->spool);
+		rd_kafka_resp_err_t err;
+
+		if (rd_kafka_produce(k->topic[r.kind], RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+				     (void *)(uintptr_t)r.payload, r.len, r.key, r.key_len, ticket) == 0) {
+			*k->produced += r.n_msgs;
+			k->inflight += r.n_msgs;
+			continue;
+		}
+		err = rd_kafka_last_error();
+		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			fc_spool_untake(k->spool, ticket);
+			break;
+		}
+		/* Refused for good (too large, unknown topic): counted, and
+		 * not retried forever. */
+		*reason_slot(k, &k->produce_err, err) += r.n_msgs;
+		fc_spool_done(k->spool, ticket);
+	}
+	if (was && !fc_spool_pending(k->spool))
+		fc_log(FC_LOG_INFO, "kafka: the spool is read back; records go to Kafka directly again");
+}
+
+/* Keeps a record in the spool (when Kafka cannot take it now, or while
+ * older records wait there). */
+static int kafka_spool_keep(struct kafka_out *k, enum fc_msg_kind kind, const uint8_t *buf,
+			    size_t len, const uint8_t *key, size_t key_len, uint64_t n)
+{
+	struct fc_spool_rec r = {.kind = (uint8_t)kind, .n_msgs = (uint32_t)n, .key = key,
+				 .key_len = key_len, .payload = buf, .len = len};
+
+	if (!fc_spool_pending(k->spool))
+		fc_log_rl(&k->err_rl, FC_LOG_WARN,
+			  "kafka: the local queue is full (--kafka-buffer-bytes); records go to the "
+			  "spool until Kafka takes them again");
+	return fc_spool_append(k->spool, &r) == 0 ? 0 : FC_EAGAIN;
+}
+
+/* With a spool: true when nothing waits in it, so that a new record may
+ * go to Kafka directly without overtaking older ones. A replay waits for
+ * the spool to empty (until a stop is requested). */
+static bool kafka_spool_drained(struct kafka_out *k)
+{
+	kafka_spool_pump(k);
+	while (k->replay && fc_spool_pending(k->spool) && !fc_stop_requested()) {
+		rd_kafka_poll(k->rk, FC_KAFKA_REPLAY_WAIT_MS);
+		kafka_spool_pump(k);
+	}
+	return !fc_spool_pending(k->spool);
 }
 
 /* Hands one record to librdkafka (copied). n is the number of framed
@@ -486,6 +634,8 @@ static int kafka_produce(struct kafka_out *k, enum fc_msg_kind kind, const uint8
 		key = NULL;
 		key_len = 0;
 	}
+	if (k->spool && !kafka_spool_drained(k))
+		return kafka_spool_keep(k, kind, buf, len, key, key_len, n);
 	for (;;) {
 		if (rd_kafka_produce(k->topic[kind], RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
 				     (void *)(uintptr_t)buf, len, key, key_len,
@@ -500,8 +650,19 @@ static int kafka_produce(struct kafka_out *k, enum fc_msg_kind kind, const uint8
 			return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? FC_ELIMIT : FC_EINVAL;
 		}
 		if (!k->replay) {
-			/* UDP cannot wait: drop, count, move on. */
+			/* UDP cannot wait: spool, or drop, count, move on. */
+			if (k->spool)
+				return kafka_spool_keep(k, kind, buf, len, key, key_len, n);
 			*k->queue_full += n;
+			return FC_EAGAIN;
+		}
+		/* A replay waits for room, but not past SIGTERM/SIGINT: a dead
+		 * broker would otherwise hold the process for
+		 * message.timeout.ms (300 s). */
+		if (fc_stop_requested()) {
+			if (k->spool)
+				return kafka_spool_keep(k, kind, buf, len, key, key_len, n);
+			*k->stop_drops += n;
 			return FC_EAGAIN;
 		}
 		/* Replay: let deliveries drain the queue, then retry. */
@@ -633,15 +794,60 @@ static void kafka_poll(void *priv)
 				(void)kafka_batch_send(k, (enum fc_msg_kind)i);
 		}
 	}
+	if (k->spool) {
+		kafka_spool_pump(k);
+		fc_spool_tick(k->spool);
+	}
 	rd_kafka_poll(k->rk, 0);
 	*k->queue_len = (uint64_t)rd_kafka_outq_len(k->rk);
 	pthread_mutex_unlock(&k->lock);
 }
 
+/* The exit flush: waits up to flush_ms for outstanding deliveries, but
+ * gives up after FC_KAFKA_FLUSH_STALL_MS in which not one delivery report
+ * arrived. A broker that is down does not answer, and a stop must not wait
+ * --kafka-flush-ms for it; a reachable broker acknowledges within
+ * milliseconds, so a working flush is never cut short by the stall rule. */
+static void kafka_flush_bounded(struct kafka_out *k)
+{
+	uint64_t start = fc_mono_ns(), progress = start;
+	uint64_t bound = (uint64_t)(unsigned)k->flush_ms * UINT64_C(1000000);
+	uint64_t stall = (uint64_t)FC_KAFKA_FLUSH_STALL_MS * UINT64_C(1000000);
+
+	while (rd_kafka_outq_len(k->rk) > 0) {
+		uint64_t before = k->inflight, now;
+
+		(void)rd_kafka_flush(k->rk, 100);
+		now = fc_mono_ns();
+		if (k->inflight != before)
+			progress = now;
+		if (now - start >= bound || now - progress >= stall)
+			break;
+	}
+}
+
+/* Exit with a spool: what the bounded flush could not deliver is purged
+ * from librdkafka, and the delivery reports of the purge put it in the
+ * spool (kafka_spool_failed) for the next start. The purge waits for the
+ * broker threads to let go of in-flight requests; their reports are then
+ * served here, within a bound. */
+static void kafka_spool_purge(struct kafka_out *k)
+{
+	uint64_t start = fc_mono_ns(), before = k->inflight;
+
+	k->closing = true;
+	rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	while (k->inflight > 0 && fc_mono_ns() - start < 500ull * 1000000ull)
+		rd_kafka_poll(k->rk, 10);
+	fc_log(FC_LOG_WARN,
+	       "kafka: %" PRIu64 " messages undelivered at exit are in the spool for the next start "
+	       "(%" PRIu64 " of them written there now)",
+	       before - k->inflight, k->kept_at_exit);
+}
+
 static void kafka_close(void *priv)
 {
 	struct kafka_out *k = priv;
-	rd_kafka_resp_err_t err;
 
 	if (k->lock_init)
 		pthread_mutex_lock(&k->lock);
@@ -650,15 +856,17 @@ static void kafka_close(void *priv)
 			if (k->batch[i].buf)
 				(void)kafka_batch_send(k, (enum fc_msg_kind)i);
 		}
-		err = rd_kafka_flush(k->rk, k->flush_ms);
+		kafka_flush_bounded(k);
+		if (k->spool && k->inflight > 0)
+			kafka_spool_purge(k);
 		/* Delivery reports were served by the flush; what is still
 		 * counted in flight was neither delivered nor failed. */
-		if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || k->inflight > 0) {
+		if (k->inflight > 0) {
 			*k->flush_lost += k->inflight;
 			fc_log(FC_LOG_WARN,
-			       "kafka: %" PRIu64 " messages still undelivered after the %d ms "
-			       "flush bound; counted as lost",
-			       k->inflight, k->flush_ms);
+			       "kafka: %" PRIu64 " messages still undelivered at exit (flush "
+			       "bound %d ms, or %d ms without a delivery); counted as lost",
+			       k->inflight, k->flush_ms, FC_KAFKA_FLUSH_STALL_MS);
 			k->closing = true;
 			rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
 						      RD_KAFKA_PURGE_F_NON_BLOCKING);
@@ -671,6 +879,9 @@ static void kafka_close(void *priv)
 		}
 		rd_kafka_destroy(k->rk);
 	}
+	/* After the producer: no delivery report can reach it any more. */
+	fc_spool_free(k->spool);
+	k->spool = NULL;
 	/* The embedded cluster goes last: the producer needed it to flush. */
 	if (k->mcluster)
 		rd_kafka_mock_cluster_destroy(k->mcluster);
