@@ -78,6 +78,7 @@
 #include "core/log.h"
 #include "fc/err.h"
 #include "flow.pb-c.h"
+#include "metrics/health.h"
 #include "metrics/metrics.h"
 
 #define FC_KAFKA_LINGER_NS (100ull * 1000000ull) /* partial batch age before sending */
@@ -140,9 +141,24 @@ struct kafka_out {
 	struct kafka_reason_set produce_err;
 	struct kafka_reason_set client_err;
 	struct fc_ratelimit err_rl;
+	/* Health and operator logs (h8): failures logged once, then summed
+	 * every 10 s; /healthz fails while brokers are down or the queue
+	 * overflows. */
+	struct fc_health *health;
+	struct fc_logsum dr_log;
+	struct fc_logsum full_log;
+	uint64_t *inflight_gauge;
 
 	uint64_t inflight; /* messages produced and not yet reported */
 };
+
+#define FC_KAFKA_HEALTH "output kafka"
+/* librdkafka repeats "all brokers down" at each failed reconnect (at most
+ * reconnect.backoff.max.ms, 10 s, apart): a failure stays visible a bit
+ * longer than that, and clears once the events stop or a delivery
+ * succeeds. */
+#define FC_KAFKA_DOWN_TTL_NS (25ull * 1000000000ull)
+#define FC_KAFKA_FULL_TTL_NS (10ull * 1000000000ull)
 
 static const char *const default_topic[2] = {"flows", "flow-counters"};
 
@@ -195,6 +211,7 @@ static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 		k->inflight = 0;
 	if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		*k->delivered += n;
+		fc_health_ok(k->health, FC_KAFKA_HEALTH);
 		return;
 	}
 	/* Messages purged after the flush bound were already counted as
@@ -202,6 +219,9 @@ static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 	if (k->closing)
 		return;
 	*reason_slot(k, &k->failed, rkm->err) += n;
+	fc_logsum_event(&k->dr_log, fc_mono_ns(), n, FC_LOG_ERROR,
+			"kafka: delivery failed: %s (%llu messages lost)", rd_kafka_err2str(rkm->err),
+			(unsigned long long)n);
 }
 
 /* Client-level errors (all brokers down, authentication...): served from
@@ -212,6 +232,10 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
 
 	(void)rk;
 	*reason_slot(k, &k->client_err, (rd_kafka_resp_err_t)err) += 1;
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+	    err == RD_KAFKA_RESP_ERR__RESOLVE || rd_kafka_fatal_error(rk, NULL, 0))
+		fc_health_fail(k->health, FC_KAFKA_HEALTH, FC_KAFKA_DOWN_TTL_NS, "%s: %s",
+			       rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 	fc_log_rl(&k->err_rl, FC_LOG_WARN, "kafka: %s: %s",
 		  rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
@@ -316,6 +340,8 @@ static void kafka_register(struct kafka_out *k)
 					   "messages still undelivered when the exit flush bound expired");
 	k->queue_len = fc_metrics_gauge(m, "kafka_queue_records", NULL,
 					"records in the local producer queue");
+	k->inflight_gauge = fc_metrics_gauge(m, "kafka_inflight_messages", NULL,
+					     "messages handed to Kafka and not yet acknowledged or failed");
 	k->client_err.name = "kafka_client_errors_total";
 	k->client_err.help = "errors reported by the Kafka client, by error";
 	k->client_err.other =
@@ -369,6 +395,8 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 		return FC_ESYS;
 	k->lock_init = true;
 	k->m = m;
+	fc_metrics_set_guard(m, &k->lock);
+	k->health = fc_metrics_health(m);
 	kafka_register(k);
 	if (arg && *arg) {
 		fc_log(FC_LOG_ERROR, "kafka: the kafka output takes no argument (got \"%s\"); "
@@ -502,6 +530,11 @@ static int kafka_produce(struct kafka_out *k, enum fc_msg_kind kind, const uint8
 		if (!k->replay) {
 			/* UDP cannot wait: drop, count, move on. */
 			*k->queue_full += n;
+			fc_logsum_event(&k->full_log, fc_mono_ns(), n, FC_LOG_ERROR,
+					"kafka: local queue full (%d records), dropping messages",
+					rd_kafka_outq_len(k->rk));
+			fc_health_fail(k->health, FC_KAFKA_HEALTH, FC_KAFKA_FULL_TTL_NS,
+				       "local producer queue full, messages dropped");
 			return FC_EAGAIN;
 		}
 		/* Replay: let deliveries drain the queue, then retry. */
@@ -635,6 +668,10 @@ static void kafka_poll(void *priv)
 	}
 	rd_kafka_poll(k->rk, 0);
 	*k->queue_len = (uint64_t)rd_kafka_outq_len(k->rk);
+	*k->inflight_gauge = k->inflight;
+	now = fc_mono_ns();
+	fc_logsum_flush(&k->dr_log, now, FC_LOG_ERROR, "kafka: delivery failed");
+	fc_logsum_flush(&k->full_log, now, FC_LOG_ERROR, "kafka: local queue full");
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -665,6 +702,11 @@ static void kafka_close(void *priv)
 			rd_kafka_poll(k->rk, 0);
 		}
 		*k->queue_len = (uint64_t)rd_kafka_outq_len(k->rk);
+		*k->inflight_gauge = k->inflight;
+		/* Last summaries, now. */
+		k->dr_log.window_start_ns = k->full_log.window_start_ns = 0;
+		fc_logsum_flush(&k->dr_log, UINT64_MAX / 2, FC_LOG_ERROR, "kafka: delivery failed");
+		fc_logsum_flush(&k->full_log, UINT64_MAX / 2, FC_LOG_ERROR, "kafka: local queue full");
 		for (int i = 0; i < 2; i++) {
 			if (k->topic[i])
 				rd_kafka_topic_destroy(k->topic[i]);
