@@ -609,8 +609,13 @@ static int start_http(const struct fc_config *cfg, struct fc_http **out)
 	char err[256];
 	int rc;
 
+	/* A replay is a batch job: no server unless asked for. */
+	const char *listen = cfg->http_listen ? cfg->http_listen
+			     : cfg->pcap      ? "off"
+					      : FC_HTTP_LISTEN_DEFAULT;
+
 	*out = NULL;
-	if (!cfg->http_listen || strcmp(cfg->http_listen, "off") == 0)
+	if (strcmp(listen, "off") == 0)
 		return 0;
 	h = fc_http_new();
 	if (!h || fc_http_route(h, "/metrics", http_metrics, NULL) != 0 ||
@@ -620,13 +625,15 @@ static int start_http(const struct fc_config *cfg, struct fc_http **out)
 		fc_http_free(h);
 		return FC_ENOMEM;
 	}
-	rc = fc_http_start(h, cfg->http_listen, err, sizeof(err));
+	rc = fc_http_start(h, listen, err, sizeof(err));
 	if (rc) {
 		fc_log(FC_LOG_ERROR, "%s (--http-listen off runs without it)", err);
 		fc_http_free(h);
 		return rc;
 	}
-	fc_log(FC_LOG_INFO, "http on %s: /metrics /healthz /exporters /templates", cfg->http_listen);
+	/* The bound port, for port 0 (tests, several instances). */
+	fc_log(FC_LOG_INFO, "http on port %u (%s): /metrics /healthz /exporters /templates",
+	       fc_http_port(h), listen);
 	*out = h;
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #define FC_CONFIG_MAX_LIST 32
+#define FC_HTTP_LISTEN_DEFAULT "127.0.0.1:9600"
 
 struct fc_strlist {
 	size_t n;
@@ -75,7 +76,8 @@ struct fc_config {
 	/* operations */
 	char *log_level;         /* error | warn | info | debug */
 	uint64_t stats_interval; /* seconds between counter prints, 0 = off */
-	char *http_listen;       /* ADDR:PORT, "off" = no HTTP server */
+	char *http_listen;       /* ADDR:PORT, "off" = no HTTP server, NULL =
+				  * FC_HTTP_LISTEN_DEFAULT live, off for --pcap */
 };
 
 /* Sets every option to its default: the one owner of defaults, used by the
