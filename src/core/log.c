@@ -131,11 +131,10 @@ void fc_logsum_event(struct fc_logsum *s, uint64_t now_ns, uint64_t n, enum fc_l
 	va_end(ap);
 }
 
-void fc_logsum_flush(struct fc_logsum *s, uint64_t now_ns, enum fc_log_level lvl, const char *what)
+static void logsum_flush(struct fc_logsum *s, uint64_t now_ns, enum fc_log_level lvl,
+			 const char *what, bool force)
 {
-	uint64_t iv = logsum_interval(s);
-
-	if (!s->active || now_ns - s->window_start_ns < iv)
+	if (!s->active || (!force && now_ns - s->window_start_ns < logsum_interval(s)))
 		return;
 	if (s->pending == 0) {
 		s->active = false; /* a quiet interval: the next event is news */
@@ -145,6 +144,16 @@ void fc_logsum_flush(struct fc_logsum *s, uint64_t now_ns, enum fc_log_level lvl
 	       (uint64_t)((now_ns - s->window_start_ns) / 1000000000u), s->last);
 	s->window_start_ns = now_ns;
 	s->pending = 0;
+}
+
+void fc_logsum_flush(struct fc_logsum *s, uint64_t now_ns, enum fc_log_level lvl, const char *what)
+{
+	logsum_flush(s, now_ns, lvl, what, false);
+}
+
+void fc_logsum_finish(struct fc_logsum *s, uint64_t now_ns, enum fc_log_level lvl, const char *what)
+{
+	logsum_flush(s, now_ns, lvl, what, true);
 }
 
 static uint64_t clock_ns(clockid_t id)

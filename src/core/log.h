@@ -62,6 +62,8 @@ void fc_logsum_event(struct fc_logsum *s, uint64_t now_ns, uint64_t n, enum fc_l
  * events were summed, or ends the episode after a quiet interval. Cheap
  * when nothing happened; call it from a periodic path. */
 void fc_logsum_flush(struct fc_logsum *s, uint64_t now_ns, enum fc_log_level lvl, const char *what);
+/* The same without waiting for the interval (at close). */
+void fc_logsum_finish(struct fc_logsum *s, uint64_t now_ns, enum fc_log_level lvl, const char *what);
 
 /* Writes the line prefix's time stamp (UTC, ms) for wall-clock time ns. */
 void fc_log_timestamp(uint64_t ns, char *out, size_t out_len);

@@ -168,8 +168,7 @@ static void close_file(void *priv)
 		if (!o->is_stdout && fclose(o->f) != 0)
 			fc_log(FC_LOG_ERROR, "closing %s failed: %s", o->path, strerror(errno));
 		o->f = NULL;
-		o->err_log.window_start_ns = 0; /* the last summary, now */
-		fc_logsum_flush(&o->err_log, UINT64_MAX / 2, FC_LOG_ERROR, o->name);
+		fc_logsum_finish(&o->err_log, fc_mono_ns(), FC_LOG_ERROR, o->name);
 	}
 	if (o->lock_init)
 		pthread_mutex_destroy(&o->lock);

@@ -224,6 +224,23 @@ static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 			(unsigned long long)n);
 }
 
+/* The N of "N identical error(s) suppressed" in a librdkafka error
+ * text, 0 when absent. */
+static uint64_t suppressed_count(const char *reason)
+{
+	const char *p = reason ? strstr(reason, " identical error(s) suppressed") : NULL;
+	uint64_t n = 0, mul = 1;
+
+	if (!p)
+		return 0;
+	while (p > reason && p[-1] >= '0' && p[-1] <= '9' && mul <= 1000000000u) {
+		p--;
+		n += (uint64_t)(*p - '0') * mul;
+		mul *= 10;
+	}
+	return n;
+}
+
 /* Client-level errors (all brokers down, authentication...): served from
  * rd_kafka_poll like delivery reports, so counting here is safe. */
 static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -231,7 +248,9 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
 	struct kafka_out *k = opaque;
 
 	(void)rk;
-	*reason_slot(k, &k->client_err, (rd_kafka_resp_err_t)err) += 1;
+	/* librdkafka folds repeats of one broker error into the next event
+	 * ("..., N identical error(s) suppressed)"): count them all. */
+	*reason_slot(k, &k->client_err, (rd_kafka_resp_err_t)err) += 1 + suppressed_count(reason);
 	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
 	    err == RD_KAFKA_RESP_ERR__RESOLVE || rd_kafka_fatal_error(rk, NULL, 0))
 		fc_health_fail(k->health, FC_KAFKA_HEALTH, FC_KAFKA_DOWN_TTL_NS, "%s: %s",
@@ -704,9 +723,8 @@ static void kafka_close(void *priv)
 		*k->queue_len = (uint64_t)rd_kafka_outq_len(k->rk);
 		*k->inflight_gauge = k->inflight;
 		/* Last summaries, now. */
-		k->dr_log.window_start_ns = k->full_log.window_start_ns = 0;
-		fc_logsum_flush(&k->dr_log, UINT64_MAX / 2, FC_LOG_ERROR, "kafka: delivery failed");
-		fc_logsum_flush(&k->full_log, UINT64_MAX / 2, FC_LOG_ERROR, "kafka: local queue full");
+		fc_logsum_finish(&k->dr_log, fc_mono_ns(), FC_LOG_ERROR, "kafka: delivery failed");
+		fc_logsum_finish(&k->full_log, fc_mono_ns(), FC_LOG_ERROR, "kafka: local queue full");
 		for (int i = 0; i < 2; i++) {
 			if (k->topic[i])
 				rd_kafka_topic_destroy(k->topic[i]);
