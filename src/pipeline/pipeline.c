@@ -195,7 +195,7 @@ int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct 
 	p->flows_out = fc_metrics_counter(m, "flows_published_total", NULL,
 					  "flow messages handed to the outputs");
 	p->counters_out = fc_metrics_counter(m, "counters_published_total", NULL,
-					     "counter messages handed to the outputs");
+					     "sFlow counter samples (CounterMessages) handed to the outputs");
 	p->counters_unrouted = fc_metrics_counter(
 		m, "counters_dropped_total", "reason=\"no_counters_output\"",
 		"sFlow counter samples not published because no output takes them "
