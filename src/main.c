@@ -120,7 +120,7 @@ static uint64_t start_time_ns;
 
 /* Families reported per worker (label worker="N") instead of summed. */
 static const char *const per_worker[] = {"udp_kernel_drops_total", "udp_datagrams_total",
-					 "read_batch_datagrams", NULL};
+					 "udp_receive_queue_bytes", "read_batch_datagrams", NULL};
 
 /* Merges the published copies of every registry into a fresh one, plus
  * the process-level gauges. The caller frees it. Any thread. */
@@ -573,7 +573,9 @@ static void *reporter_main(void *arg)
 		if (r->quit)
 			break;
 		now = fc_mono_ns();
-		periodic = r->interval_ns && now - last >= r->interval_ns;
+		/* Periodic prints follow the log level; SIGUSR1 always prints. */
+		periodic = r->interval_ns && now - last >= r->interval_ns &&
+			   fc_log_enabled(FC_LOG_INFO);
 		if (periodic)
 			atomic_fetch_add(&publish_generation, 1);
 		if (!periodic && !atomic_load(&print_requested))
