@@ -70,6 +70,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -148,6 +149,7 @@ struct kafka_out {
 	struct fc_logsum dr_log;
 	struct fc_logsum full_log;
 	uint64_t *inflight_gauge;
+	struct kafka_probe *probe;
 
 	uint64_t inflight; /* messages produced and not yet reported */
 };
@@ -159,6 +161,99 @@ struct kafka_out {
  * succeeds. */
 #define FC_KAFKA_DOWN_TTL_NS (25ull * 1000000000ull)
 #define FC_KAFKA_FULL_TTL_NS (10ull * 1000000000ull)
+#define FC_KAFKA_PROBE_EVERY_S 2
+#define FC_KAFKA_PROBE_TIMEOUT_MS 1500
+
+/* Reachability probe for /healthz: librdkafka reports a broker going down
+ * once (and folds identical errors), never that it came back, and only
+ * fails messages after message.timeout.ms; so a thread of ours asks for
+ * the flow topic's metadata every 2 s (bounded by 1.5 s, which also
+ * bounds what it adds to shutdown): failing says "unreachable" within
+ * 3.5 s, succeeding clears it, with or without traffic. It touches only
+ * the thread-safe rd_kafka_metadata and the health set. */
+struct kafka_probe {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *topic;
+	struct fc_health *health;
+};
+
+static void *kafka_probe_main(void *arg)
+{
+	struct kafka_probe *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		const struct rd_kafka_metadata *md = NULL;
+		rd_kafka_resp_err_t err;
+		struct timespec until;
+
+		pthread_mutex_unlock(&p->lock);
+		err = rd_kafka_metadata(p->rk, 0, p->topic, &md, FC_KAFKA_PROBE_TIMEOUT_MS);
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			fc_health_ok(p->health, FC_KAFKA_HEALTH);
+			rd_kafka_metadata_destroy(md);
+		} else {
+			fc_health_fail(p->health, FC_KAFKA_HEALTH, 0, "brokers unreachable: %s",
+				       rd_kafka_err2str(err));
+		}
+		pthread_mutex_lock(&p->lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += FC_KAFKA_PROBE_EVERY_S;
+		while (!p->stop && pthread_cond_timedwait(&p->cond, &p->lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Starts the probe when a health set is attached; failure to start it is
+ * not fatal (health then rests on error events). */
+static struct kafka_probe *kafka_probe_start(rd_kafka_t *rk, rd_kafka_topic_t *topic,
+					     struct fc_health *health)
+{
+	struct kafka_probe *p;
+
+	if (!health)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->rk = rk;
+	p->topic = topic;
+	p->health = health;
+	if (pthread_mutex_init(&p->lock, NULL) != 0)
+		goto fail_lock;
+	if (pthread_cond_init(&p->cond, NULL) != 0)
+		goto fail_cond;
+	if (pthread_create(&p->thread, NULL, kafka_probe_main, p) != 0)
+		goto fail_thread;
+	return p;
+fail_thread:
+	pthread_cond_destroy(&p->cond);
+fail_cond:
+	pthread_mutex_destroy(&p->lock);
+fail_lock:
+	free(p);
+	return NULL;
+}
+
+static void kafka_probe_stop(struct kafka_probe *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
 
 static const char *const default_topic[2] = {"flows", "flow-counters"};
 
@@ -514,6 +609,9 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 			return FC_EINVAL;
 		}
 	}
+	/* Live only: a replay is judged by its exit status. */
+	if (!k->replay)
+		k->probe = kafka_probe_start(k->rk, k->topic[FC_MSG_FLOW], k->health);
 	return 0;
 
 fail:
@@ -699,6 +797,10 @@ static void kafka_close(void *priv)
 	struct kafka_out *k = priv;
 	rd_kafka_resp_err_t err;
 
+	/* Before the lock: the probe never takes it, and may wait out its
+	 * bound on a dead broker. */
+	kafka_probe_stop(k->probe);
+	k->probe = NULL;
 	if (k->lock_init)
 		pthread_mutex_lock(&k->lock);
 	if (k->rk) {
