@@ -52,7 +52,13 @@
  * kafka_produce_errors_total{reason}, kafka_flush_lost_total, the gauge
  * kafka_queue_records (local queue length, in records) and
  * kafka_client_errors_total{reason} (librdkafka error events such as all
- * brokers down).
+ * brokers down, including the repeats librdkafka folds into one event),
+ * the gauge kafka_inflight_messages. The registry is this output's own,
+ * guarded by its lock (fc_metrics_set_guard).
+ *
+ * Operators: delivery failures and full-queue drops are logged once, then
+ * summed every 10 s; /healthz fails on "all brokers down" events, on queue
+ * overflow (10 s), and while the reachability probe below fails.
  *
  * Thread affinity: the output.h contract is one calling thread, but several
  * receive workers may share this output, so write/poll/close take a mutex
