@@ -672,6 +672,30 @@ static int final_status(const struct fc_config *cfg, const struct fc_metrics *su
 	return EXIT_OK;
 }
 
+/* Option errors are written as log lines (time-stamped, one line each). */
+static int parse_config(struct fc_config *cfg, int argc, char **argv)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *err = open_memstream(&buf, &len);
+	int rc;
+
+	if (!err)
+		return fc_config_parse_args(cfg, argc, argv, stderr);
+	rc = fc_config_parse_args(cfg, argc, argv, err);
+	fclose(err);
+	for (char *line = buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strncmp(line, "collector: ", 11) == 0)
+			line += 11;
+		fc_log(FC_LOG_ERROR, "%s", line);
+	}
+	free(buf);
+	return rc;
+}
+
 static int exit_for(int rc)
 {
 	return rc == FC_ENOMEM || rc == FC_ESYS ? EXIT_RUNTIME : EXIT_CONFIG;
@@ -689,7 +713,7 @@ int main(int argc, char **argv)
 
 	start_time_ns = fc_now_ns();
 	fc_config_init(&cfg);
-	rc = fc_config_parse_args(&cfg, argc, argv, stderr);
+	rc = parse_config(&cfg, argc, argv);
 	if (rc == 1) {
 		exit_code = EXIT_OK;
 		goto out;

@@ -439,10 +439,15 @@ static int kafka_start_embedded(struct kafka_out *k, const char *topics[2])
 		return FC_ENOMEM;
 	/* Printed whatever the log level: it is the one thing a first-time
 	 * user needs to read the topic (kcat -b ADDR -C -t flows). */
-	fprintf(stderr,
-		"collector: info: embedded Kafka (in-memory, for trials) at %s, topic %s "
-		"(counters: %s)\n",
-		k->mock_bootstraps, topics[FC_MSG_FLOW], topics[FC_MSG_COUNTER]);
+	{
+		char ts[40];
+
+		fc_log_timestamp(fc_now_ns(), ts, sizeof(ts));
+		fprintf(stderr,
+			"%s collector: info: embedded Kafka (in-memory, for trials) at %s, topic %s "
+			"(counters: %s)\n",
+			ts, k->mock_bootstraps, topics[FC_MSG_FLOW], topics[FC_MSG_COUNTER]);
+	}
 	return 0;
 }
 
