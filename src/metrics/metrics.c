@@ -390,16 +390,40 @@ static bool listed(const char *family, const char *const *per)
 	return false;
 }
 
+struct pub_entry {
+	const struct slot *s; /* name, labels, help: immutable once registered */
+	uint64_t value;
+};
+
 void fc_metrics_merge_labeled(struct fc_metrics *dst, const struct fc_metrics *src,
 			      const char *extra, const char *const *per)
 {
 	struct fc_metrics *s_mut = (struct fc_metrics *)(uintptr_t)src; /* the locks only */
+	struct pub_entry *e;
+	size_t n;
 	char lab[1024];
 
+	/* Copy out under the locks (a short loop), register into dst after:
+	 * the owner may need its lock meanwhile to register a new exporter. */
 	pthread_mutex_lock(&s_mut->lock);
 	pthread_mutex_lock(&s_mut->pub_lock);
-	for (size_t i = 0; i < src->pub_n; i++) {
-		const struct slot *s = slot_at(src, i);
+	n = src->pub_n;
+	e = malloc((n ? n : 1) * sizeof(*e));
+	if (e) {
+		for (size_t i = 0; i < n; i++) {
+			e[i].s = slot_at(src, i);
+			e[i].value = src->pub[i];
+		}
+	}
+	pthread_mutex_unlock(&s_mut->pub_lock);
+	pthread_mutex_unlock(&s_mut->lock);
+	if (!e) {
+		if (dst->overflow)
+			(*dst->overflow)++;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct slot *s = e[i].s;
 		const char *labels = s->labels;
 
 		if (extra && listed(s->family, per)) {
@@ -407,10 +431,9 @@ void fc_metrics_merge_labeled(struct fc_metrics *dst, const struct fc_metrics *s
 				 extra);
 			labels = lab;
 		}
-		*reg(dst, s->name, s->family, labels, s->help, s->kind) += src->pub[i];
+		*reg(dst, s->name, s->family, labels, s->help, s->kind) += e[i].value;
 	}
-	pthread_mutex_unlock(&s_mut->pub_lock);
-	pthread_mutex_unlock(&s_mut->lock);
+	free(e);
 }
 
 void fc_metrics_merge(struct fc_metrics *dst, const struct fc_metrics *src)
