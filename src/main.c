@@ -575,7 +575,7 @@ static void *reporter_main(void *arg)
 		now = fc_mono_ns();
 		/* Periodic prints follow the log level; SIGUSR1 always prints. */
 		periodic = r->interval_ns && now - last >= r->interval_ns &&
-			   fc_log_enabled(FC_LOG_INFO);
+			   fc_log_enabled(FC_LOG_WARN);
 		if (periodic)
 			atomic_fetch_add(&publish_generation, 1);
 		if (!periodic && !atomic_load(&print_requested))
@@ -845,7 +845,7 @@ out:
 	if (n_started) {
 		final = collect(true);
 		if (final) {
-			if (fc_log_enabled(FC_LOG_INFO)) {
+			if (fc_log_enabled(FC_LOG_WARN)) {
 				fflush(stdout);
 				fprintf(stderr, "# final counters\n");
 				fc_metrics_print(final, stderr);

@@ -117,7 +117,7 @@ static const struct opt opts[] = {
 	{"log-level", OPT_STR, O(log_level), "info", 0, 0, "error|warn|info|debug", "log threshold"},
 	{"stats-interval", OPT_U64, O(stats_interval), "0", 0, 86400, "SECONDS",
 	 "print counters to stderr periodically (0 = off; also printed on SIGUSR1, and on "
-	 "exit unless --log-level is warn or error)"},
+	 "exit unless --log-level is error)"},
 	{"http-listen", OPT_STR, O(http_listen), NULL, 0, 0, "ADDR:PORT|off",
 	 "serve /metrics, /healthz, /exporters and /templates over HTTP; port 0 picks a free "
 	 "one (default 127.0.0.1:9600, off with --pcap)"},
