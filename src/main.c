@@ -281,47 +281,12 @@ static void http_templates(void *ctx, struct fc_http_reply *r)
 
 /* --- documents rendered on the worker thread that owns the state --- */
 
-struct exp_json {
-	FILE *out;
-	bool first;
-};
-
-static void exp_json_slot(void *ctx, const char *name, const char *labels, uint64_t value)
-{
-	struct exp_json *x = ctx;
-	const char *a;
-
-	if (strcmp(name, "exporter_datagrams_total") != 0 || strncmp(labels, "exporter=\"", 10) != 0)
-		return;
-	a = labels + 10;
-	/* The label value is an address (no quotes or backslashes). */
-	fprintf(x->out, "%s{\"exporter\":\"%.*s\",\"datagrams\":%llu}", x->first ? "" : ",",
-		(int)strcspn(a, "\""), a, (unsigned long long)value);
-	x->first = false;
-}
-
-/* Stand-in until the pipeline renders its own documents: the exporters
- * this worker has counters for. */
-static int counters_exporters_json(struct worker *w, FILE *out)
-{
-	struct exp_json x = {.out = out, .first = true};
-
-	fputc('[', out);
-	fc_metrics_foreach(w->m, exp_json_slot, &x);
-	fputs("]\n", out);
-	return 0;
-}
-
+/* Runs on the worker that owns the pipeline, off its datagram path. */
 static int render_doc(struct worker *w, int which, FILE *out)
 {
-	/* MERGE(h14): the pipeline's own documents plug in here:
-	 *   DOC_EXPORTERS: return fc_pipeline_exporters_json(&w->pipe, out);
-	 *   DOC_TEMPLATES: return fc_pipeline_templates_json(&w->pipe, out);
-	 */
 	if (which == DOC_EXPORTERS)
-		return counters_exporters_json(w, out);
-	fputs("[]\n", out);
-	return 0;
+		return fc_pipeline_exporters_json(&w->pipe, out);
+	return fc_pipeline_templates_json(&w->pipe, out);
 }
 
 static void publish_doc(struct worker *w, int which)

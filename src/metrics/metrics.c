@@ -366,21 +366,6 @@ uint64_t fc_metrics_sum(const struct fc_metrics *m, const char *name)
 	return sum;
 }
 
-void fc_metrics_foreach(const struct fc_metrics *m,
-			void (*fn)(void *ctx, const char *name, const char *labels, uint64_t value),
-			void *ctx)
-{
-	struct fc_metrics *mm = (struct fc_metrics *)(uintptr_t)m;
-
-	pthread_mutex_lock(&mm->lock);
-	for (size_t i = 0; i < m->n; i++) {
-		const struct slot *s = slot_at(m, i);
-
-		fn(ctx, s->name, s->labels, s->value);
-	}
-	pthread_mutex_unlock(&mm->lock);
-}
-
 static bool listed(const char *family, const char *const *per)
 {
 	for (; per && *per; per++) {

@@ -78,12 +78,6 @@ uint64_t fc_metrics_get(const struct fc_metrics *m, const char *name, const char
 /* Live sum over every label set of name (owning thread only). */
 uint64_t fc_metrics_sum(const struct fc_metrics *m, const char *name);
 
-/* Calls fn for every slot with its live value, in registration order
- * (owning thread only; fn must not register). */
-void fc_metrics_foreach(const struct fc_metrics *m,
-			void (*fn)(void *ctx, const char *name, const char *labels, uint64_t value),
-			void *ctx);
-
 /* Adds every published value of src into dst's live slots, registering
  * what dst lacks; dst belongs to the caller. With extra (e.g.
  * `worker="2"`) non-NULL, families listed in per (NULL-terminated names)

@@ -24,14 +24,17 @@ One script, one case per meson test (--case NAME):
               in the output); --template-file across a real restart (a
               second process decodes v9 data whose templates only the first
               one saw).
-  tsan        --workers 3, flows to every worker, /metrics scraped while
-              they run, SIGUSR1, then SIGTERM: the flows add up (meant for a
-              -Db_sanitize=thread build, where any report fails the run).
+  tsan        --workers 3, flows to every worker, /metrics and /exporters
+              scraped while they run, SIGUSR1, then SIGTERM: the flows add
+              up, /exporters (joined from every worker) accounts for every
+              datagram, /templates holds the v9 and IPFIX templates (meant
+              for a -Db_sanitize=thread build, where any report fails).
 
 Every server listens on 127.0.0.1 and is killed by PID in a finally block.
 Exit codes: 0 pass, 1 fail, 77 skip (a needed program is missing).
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -418,6 +421,20 @@ def case_tsan(a, tmp):
     coll.send_signal(signal.SIGUSR1)
     body = wait_metric(hp, "flows_decoded_total", total, timeout=30)
     workers = set(re.findall(r'udp_datagrams_total\{[^}]*worker="(\d+)"', body))
+    # Each worker renders its own exporters and templates; the server joins
+    # them into one array. Every datagram is accounted for, and the v9 and
+    # IPFIX templates are there.
+    st, text = http_get("http://127.0.0.1:%d/exporters" % hp)
+    exporters = json.loads(text)
+    got = sum(e["datagrams"] for e in exporters if e["address"] == "127.0.0.1")
+    want = metric_sum(body, "udp_datagrams_total")
+    if st != 200 or got != want:
+        fail("/exporters: %r datagrams from 127.0.0.1, udp_datagrams_total %r: %s"
+             % (got, want, text[:500]))
+    st, text = http_get("http://127.0.0.1:%d/templates" % hp)
+    protos = {t["protocol"] for t in json.loads(text)}
+    if st != 200 or protos != {"nf9", "ipfix"}:
+        fail("/templates: protocols %r: %s" % (protos, text[:500]))
     rc = stop(coll)
     text = read(err)
     if "ThreadSanitizer" in text or "AddressSanitizer" in text:
