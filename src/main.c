@@ -122,6 +122,21 @@ static uint64_t start_time_ns;
 static const char *const per_worker[] = {"udp_kernel_drops_total", "udp_datagrams_total",
 					 "udp_receive_queue_bytes", "read_batch_datagrams", NULL};
 
+static void worker_health(uint64_t now)
+{
+	for (size_t i = 0; workers && i < n_workers; i++) {
+		uint64_t beat = atomic_load(&workers[i].beat_ns);
+		char name[32];
+
+		snprintf(name, sizeof(name), "worker %zu", i);
+		if (beat && now - beat > STALL_NS)
+			fc_health_fail(health, name, 0, "no loop turn for %llu s (blocked output?)",
+				       (unsigned long long)((now - beat) / 1000000000ull));
+		else
+			fc_health_ok(health, name);
+	}
+}
+
 /* Merges the published copies of every registry into a fresh one, plus
  * the process-level gauges. The caller frees it. Any thread. */
 static struct fc_metrics *collect(bool include_outputs)
@@ -147,6 +162,7 @@ static struct fc_metrics *collect(bool include_outputs)
 	*fc_metrics_gauge(sum, "start_time_seconds", NULL,
 			  "Unix time the collector started") = start_time_ns / 1000000000ull;
 	*fc_metrics_gauge(sum, "workers", NULL, "receive threads") = n_workers;
+	worker_health(fc_mono_ns());
 	*fc_metrics_gauge(sum, "healthy", NULL,
 			  "1 when /healthz answers 200 (outputs accept data, workers run)") =
 		fc_health_status(health, fc_mono_ns(), reason, sizeof(reason)) ? 1 : 0;
@@ -182,21 +198,6 @@ static void http_metrics(void *ctx, struct fc_http_reply *r)
 	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	fc_metrics_print(sum, r->body);
 	fc_metrics_free(sum);
-}
-
-static void worker_health(uint64_t now)
-{
-	for (size_t i = 0; workers && i < n_workers; i++) {
-		uint64_t beat = atomic_load(&workers[i].beat_ns);
-		char name[32];
-
-		snprintf(name, sizeof(name), "worker %zu", i);
-		if (beat && now - beat > STALL_NS)
-			fc_health_fail(health, name, 0, "no loop turn for %llu s (blocked output?)",
-				       (unsigned long long)((now - beat) / 1000000000ull));
-		else
-			fc_health_ok(health, name);
-	}
 }
 
 static void http_healthz(void *ctx, struct fc_http_reply *r)
