@@ -757,8 +757,10 @@ int main(int argc, char **argv)
 		rc = fc_pipeline_init(&w->pipe, &cfg, w->m, outs, n_outs, err, sizeof(err));
 		w->pipe_init = true;
 		if (rc) {
+			/* The files the options name (databases, networks) could
+			 * not be used: configuration, whatever the errno. */
 			fc_log(FC_LOG_ERROR, "%s", err);
-			exit_code = exit_for(rc);
+			exit_code = rc == FC_ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
 			goto out;
 		}
 	}
