@@ -9,7 +9,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential clang libclang-rt-14-dev meson ninja-build pkg-config python3 git \
 	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev libmaxminddb-dev \
-	libinih-dev check kcat zlib1g-dev \
+	libinih-dev libmicrohttpd-dev check kcat prometheus curl zlib1g-dev \
 	help2man man-db dpkg-dev \
 	protobuf-compiler python3-protobuf \
 	libhiredis-dev redis-server redis-tools \

@@ -17,6 +17,13 @@
  * output instance is shared by every worker, so write and poll may be
  * called concurrently from several pipeline threads and must be safe to
  * (the file output locks; the Kafka output locks its batch).
+ *
+ * Counters: open receives a registry of the output's own (not a worker's).
+ * The output writes its slots under its lock and names that lock with
+ * fc_metrics_set_guard(m, &lock), so the HTTP thread can publish the
+ * registry at any time. fc_metrics_health(m) is the program's health set
+ * (NULL in tests): an output marks itself failing there (metrics/health.h)
+ * when it cannot accept data, which /healthz reports.
  */
 #ifndef FC_OUTPUT_H
 #define FC_OUTPUT_H

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,7 +131,11 @@ static const struct opt opts[] = {
 	/* operations */
 	{"log-level", OPT_STR, O(log_level), "info", 0, 0, "error|warn|info|debug", "log threshold"},
 	{"stats-interval", OPT_U64, O(stats_interval), "0", 0, 86400, "SECONDS",
-	 "print counters periodically (they are always printed on exit and SIGUSR1)"},
+	 "print counters to stderr periodically (0 = off; also printed on SIGUSR1, and on "
+	 "exit unless --log-level is error)"},
+	{"http-listen", OPT_STR, O(http_listen), NULL, 0, 0, "ADDR:PORT|off",
+	 "serve /metrics, /healthz, /exporters and /templates over HTTP; port 0 picks a free "
+	 "one (default 127.0.0.1:9600, off with --pcap)"},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -326,8 +331,16 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 int fc_config_load_file(struct fc_config *c, const char *path, FILE *err)
 {
 	struct ini_ctx x = {.c = c, .err = err, .path = path};
-	int line = ini_parse(path, on_ini_line, &x);
+	struct stat st;
+	int line;
 
+	/* A directory opens and reads as empty: refuse it rather than start
+	 * on the defaults the user meant to replace. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(err, "collector: config file %s is not a regular file\n", path);
+		return FC_EINVAL;
+	}
+	line = ini_parse(path, on_ini_line, &x);
 	if (line == -1) {
 		fprintf(err, "collector: cannot open config file %s: %s\n", path, strerror(errno));
 		return FC_ESYS;
@@ -433,5 +446,30 @@ int fc_config_parse_args(struct fc_config *c, int argc, char **argv, FILE *err)
 			return rc;
 	}
 	c->pcap = c->pcaps.n ? c->pcaps.v[0] : NULL;
+	return fc_config_check(c, err);
+}
+
+int fc_config_check(const struct fc_config *c, FILE *err)
+{
+	/* Empty strings would reach librdkafka as "no broker" or an invalid
+	 * topic only at the first send; say so now, naming the option. */
+	static const struct {
+		size_t off;
+		const char *name;
+	} nonempty[] = {
+		{O(kafka_brokers), "kafka-brokers"},
+		{O(kafka_topic), "kafka-topic"},
+		{O(kafka_counter_topic), "kafka-counter-topic"},
+		{O(http_listen), "http-listen"},
+	};
+
+	for (size_t i = 0; i < sizeof(nonempty) / sizeof(nonempty[0]); i++) {
+		const char *v = *(char *const *)(const void *)((const char *)c + nonempty[i].off);
+
+		if (v && v[strspn(v, " \t,")] == '\0') {
+			fprintf(err, "collector: --%s is empty\n", nonempty[i].name);
+			return FC_EINVAL;
+		}
+	}
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #define FC_CONFIG_MAX_LIST 32
+#define FC_HTTP_LISTEN_DEFAULT "127.0.0.1:9600"
 
 struct fc_strlist {
 	size_t n;
@@ -80,6 +81,8 @@ struct fc_config {
 	/* operations */
 	char *log_level;         /* error | warn | info | debug */
 	uint64_t stats_interval; /* seconds between counter prints, 0 = off */
+	char *http_listen;       /* ADDR:PORT, "off" = no HTTP server, NULL =
+				  * FC_HTTP_LISTEN_DEFAULT live, off for --pcap */
 };
 
 /* Sets every option to its default: the one owner of defaults, used by the
@@ -94,10 +97,16 @@ const char *fc_config_option_name(size_t i);
 const char *fc_config_option_default(size_t i);
 void fc_config_fini(struct fc_config *c);
 
-/* Parses argv (and --config FILE, applied where it appears). On error
+/* Parses argv (and --config FILE, applied where it appears; it must be a
+ * regular file), then fc_config_check. On error
  * prints a message naming the option to err and returns FC_EINVAL.
  * Returns 1 when --help or --version was handled (caller exits 0). */
 int fc_config_parse_args(struct fc_config *c, int argc, char **argv, FILE *err);
+
+/* Checks what single options cannot: no empty broker list, topic or
+ * listen address. Prints one line naming the option and returns
+ * FC_EINVAL, or 0. Called by fc_config_parse_args. */
+int fc_config_check(const struct fc_config *c, FILE *err);
 
 /* Applies an INI file. Returns 0 or FC_EINVAL / FC_ESYS (message to err). */
 int fc_config_load_file(struct fc_config *c, const char *path, FILE *err);

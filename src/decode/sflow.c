@@ -171,7 +171,7 @@ struct fc_sflow_state *fc_sflow_state_new(struct fc_metrics *m, uint64_t max_sam
 		s->samples[i] = fc_metrics_counter(m, "sflow_samples_total", label,
 						   "sFlow samples decoded, by sample format");
 	}
-	s->counters = fc_metrics_counter(m, "sflow_counter_records_emitted_total", NULL,
+	s->counters = fc_metrics_counter(m, "sflow_counters_emitted_total", NULL,
 					 "sFlow counter samples handed to the outputs");
 	s->samples_over_cap = fc_metrics_counter(m, "sflow_over_cap_total", "what=\"samples\"",
 						 "sFlow samples or records skipped past a configured cap");
@@ -193,7 +193,7 @@ struct fc_sflow_state *fc_sflow_state_new(struct fc_metrics *m, uint64_t max_sam
 			  "sFlow samples skipped by length (format not decoded), by enterprise:format");
 	format_table_init(&s->skipped_flow_records, m, "sflow_flow_records_skipped_total",
 			  "sFlow flow records skipped by length, by enterprise:format");
-	format_table_init(&s->skipped_counter_records, m, "sflow_counter_records_skipped_total",
+	format_table_init(&s->skipped_counter_records, m, "sflow_counters_skipped_total",
 			  "sFlow counter records skipped by length, by enterprise:format");
 	return s;
 }

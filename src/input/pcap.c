@@ -57,6 +57,7 @@ struct pcap_in {
 	size_t batch_copy_cap;
 	struct frag_slot frags[FRAG_SLOTS];
 	uint64_t *frames;
+	uint64_t *read_errors;
 	uint64_t *udp;
 	uint64_t *not_udp;
 	uint64_t *bad_frames;
@@ -117,6 +118,8 @@ static int pcap_open_(void *priv, const char *arg, const struct fc_config *cfg,
 	if (!p->batch_copy)
 		return FC_ENOMEM;
 	p->frames = fc_metrics_counter(m, "pcap_frames_total", NULL, "frames read from the capture");
+	p->read_errors = fc_metrics_counter(m, "pcap_read_errors_total", NULL,
+					    "captures that could not be read to their end (truncated)");
 	p->udp = fc_metrics_counter(m, "pcap_udp_datagrams_total", NULL,
 				    "UDP datagrams found in the capture");
 	p->not_udp = fc_metrics_counter(m, "pcap_skipped_total", "reason=\"not_udp\"",
@@ -275,6 +278,14 @@ static int pcap_read_(void *priv, struct fc_dgram *out, int max, int timeout_ms)
 		uint64_t ts;
 		int rc = pcap_next_ex(p->pc, &h, &data);
 
+		if (rc == PCAP_ERROR) {
+			/* A capture cut mid-record: what was read is kept, the
+			 * rest is counted (the exit status reports it). */
+			fc_log(FC_LOG_ERROR, "%s: %s; skipping the rest of this capture", p->path,
+			       pcap_geterr(p->pc));
+			(*p->read_errors)++;
+			rc = PCAP_ERROR_BREAK;
+		}
 		if (rc == PCAP_ERROR_BREAK) {
 			if (n > 0)
 				return n; /* hand out this batch before moving on */
@@ -285,10 +296,6 @@ static int pcap_read_(void *priv, struct fc_dgram *out, int max, int timeout_ms)
 			if (rc)
 				return rc;
 			continue;
-		}
-		if (rc == PCAP_ERROR) {
-			fc_log(FC_LOG_ERROR, "%s: %s", p->path, pcap_geterr(p->pc));
-			return n > 0 ? n : FC_ESYS;
 		}
 		if (rc != 1)
 			continue;

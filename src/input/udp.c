@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/sock_diag.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -60,6 +61,8 @@ struct udp_sock {
 	uint32_t last_ovfl;
 	uint64_t *kernel_drops;
 	uint64_t *received;
+	uint64_t *queue_bytes;      /* gauge: receive queue, sampled */
+	uint64_t queue_sampled_ns;
 };
 
 struct udp_in {
@@ -277,6 +280,8 @@ static int open_sock(struct udp_in *u, const char *spec, const struct fc_config 
 					     "datagrams the kernel dropped (socket buffer full)");
 	s->received = fc_metrics_counter(m, "udp_datagrams_total", labels,
 					 "datagrams received by socket");
+	s->queue_bytes = fc_metrics_gauge(m, "udp_receive_queue_bytes", labels,
+					  "bytes waiting in the socket receive buffer (sampled each second)");
 	fc_log(FC_LOG_INFO, "listening on udp %s%s", spec,
 	       !v6only ? " (IPv6 and IPv4)" : "");
 	return 0;
@@ -368,6 +373,17 @@ static int recv_batch(struct udp_in *u, struct udp_sock *s, struct fc_dgram *out
 		return 0;
 	}
 	now = fc_now_ns();
+	if (now - s->queue_sampled_ns >= 1000000000ull) {
+		/* How close the socket is to dropping, once a second: one
+		 * getsockopt, off the per-datagram path (SO_MEMINFO, Linux 4.6). */
+		uint32_t mem[SK_MEMINFO_VARS];
+		socklen_t ml = sizeof(mem);
+
+		s->queue_sampled_ns = now;
+		if (getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, mem, &ml) == 0 &&
+		    ml > SK_MEMINFO_RMEM_ALLOC * sizeof(uint32_t))
+			*s->queue_bytes = mem[SK_MEMINFO_RMEM_ALLOC];
+	}
 	for (int i = 0; i < n; i++) {
 		struct msghdr *h = &u->msgs[i].msg_hdr;
 

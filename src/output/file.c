@@ -8,8 +8,16 @@
  * each only its kind), so every file holds one message type. JSON follows
  * --json-style (native, or goflow2's formatter for flows; json.h).
  *
+ * Counting: a message is counted written (output_messages_total) only
+ * once stdio has handed it to the kernel without error (at the flush that
+ * follows it); messages in a buffer whose write fails (disk full,
+ * /dev/full, a closed pipe) are counted in output_errors_total, the first
+ * failure is logged at once and later ones summed every 10 s, and the
+ * output's health check fails until a flush succeeds again.
+ *
  * Thread affinity: a mutex serializes writers, so several pipeline threads
- * may share one file.
+ * may share one file; the counters are written under it (it is the
+ * registry's guard).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +29,7 @@
 #include "encode/json.h"
 #include "fc/err.h"
 #include "fc/output.h"
+#include "metrics/health.h"
 #include "metrics/metrics.h"
 
 struct file_out {
@@ -32,7 +41,10 @@ struct file_out {
 	bool lock_init;
 	uint64_t *written;
 	uint64_t *errors;
-	uint64_t pending; /* messages in stdio's buffer, not yet known written */
+	uint64_t pending; /* written to stdio, not yet flushed */
+	struct fc_health *health;
+	struct fc_logsum err_log;
+	char name[300]; /* health check name: "output json:PATH" */
 	char path[256];
 };
 
@@ -65,6 +77,9 @@ static int open_common(struct file_out *o, const char *arg, const struct fc_conf
 	if (pthread_mutex_init(&o->lock, NULL) != 0)
 		return FC_ESYS;
 	o->lock_init = true;
+	fc_metrics_set_guard(m, &o->lock);
+	o->health = fc_metrics_health(m);
+	snprintf(o->name, sizeof(o->name), "output %s:%s", json ? "json" : "file", arg);
 	snprintf(labels, sizeof(labels), "output=\"%s\"", json ? "json" : "file");
 	o->written = fc_metrics_counter(m, "output_messages_total", labels,
 					"messages written by output (file outputs: once flushed)");
@@ -83,12 +98,24 @@ static int open_json(void *priv, const char *arg, const struct fc_config *cfg, s
 	return open_common(priv, arg, cfg, m, true);
 }
 
+/* What stdio held since the last good flush is lost: count it, say it. */
+static void write_failed(struct file_out *o, uint64_t n, int err)
+{
+	*o->errors += n;
+	fc_logsum_event(&o->err_log, fc_mono_ns(), n, FC_LOG_ERROR,
+			"%s: write failed: %s; %llu messages lost", o->name, strerror(err),
+			(unsigned long long)n);
+	fc_health_fail(o->health, o->name, 0, "write failed: %s", strerror(err));
+	clearerr(o->f);
+}
+
 static int write_msg(void *priv, const struct fc_msg *msg)
 {
 	struct file_out *o = priv;
 	int rc = 0;
 
 	pthread_mutex_lock(&o->lock);
+	errno = 0;
 	if (o->json)
 		rc = fc_json_write_msg(msg->pb, o->style, o->f);
 	else if (fwrite(msg->framed, 1, msg->framed_len, o->f) != msg->framed_len)
@@ -96,9 +123,10 @@ static int write_msg(void *priv, const struct fc_msg *msg)
 	/* Counted under the lock: workers share this output. A message is
 	 * written once stdio has flushed it; a failed write is stdio failing
 	 * to flush its buffer, so what it held is lost with this one. */
-	if (rc == FC_ESYS) {
-		*o->errors += o->pending + 1;
+	if (rc == FC_ESYS || (rc == 0 && ferror(o->f))) {
+		write_failed(o, o->pending + 1, errno ? errno : EIO);
 		o->pending = 0;
+		rc = FC_ESYS;
 	} else if (rc) {
 		(*o->errors)++; /* this message alone (too large for JSON) */
 	} else {
@@ -108,15 +136,18 @@ static int write_msg(void *priv, const struct fc_msg *msg)
 	return rc;
 }
 
-/* Settles the buffered messages after a flush: written or lost. Called
- * with the lock held (or alone, on close). */
-static void settle(struct file_out *o, bool flushed)
+/* Under the lock. */
+static void flush_locked(struct file_out *o)
 {
-	if (flushed)
+	errno = 0;
+	if (fflush(o->f) != 0) {
+		write_failed(o, o->pending, errno ? errno : EIO);
+	} else if (o->pending) {
 		*o->written += o->pending;
-	else
-		*o->errors += o->pending;
+		fc_health_ok(o->health, o->name);
+	}
 	o->pending = 0;
+	fc_logsum_flush(&o->err_log, fc_mono_ns(), FC_LOG_ERROR, o->name);
 }
 
 static void poll_file(void *priv)
@@ -124,7 +155,7 @@ static void poll_file(void *priv)
 	struct file_out *o = priv;
 
 	pthread_mutex_lock(&o->lock);
-	settle(o, fflush(o->f) == 0);
+	flush_locked(o);
 	pthread_mutex_unlock(&o->lock);
 }
 
@@ -133,12 +164,11 @@ static void close_file(void *priv)
 	struct file_out *o = priv;
 
 	if (o->f) {
-		bool ok = (o->is_stdout ? fflush(o->f) : fclose(o->f)) == 0;
-
-		if (!ok)
-			fc_log(FC_LOG_ERROR, "writing %s failed: %s", o->path, strerror(errno));
-		settle(o, ok);
+		flush_locked(o);
+		if (!o->is_stdout && fclose(o->f) != 0)
+			fc_log(FC_LOG_ERROR, "closing %s failed: %s", o->path, strerror(errno));
 		o->f = NULL;
+		fc_logsum_finish(&o->err_log, fc_mono_ns(), FC_LOG_ERROR, o->name);
 	}
 	if (o->lock_init)
 		pthread_mutex_destroy(&o->lock);

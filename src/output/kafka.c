@@ -63,7 +63,13 @@
  * requested, without a spool), the gauge
  * kafka_queue_records (local queue length, in records) and
  * kafka_client_errors_total{reason} (librdkafka error events such as all
- * brokers down).
+ * brokers down, including the repeats librdkafka folds into one event),
+ * the gauge kafka_inflight_messages. The registry is this output's own,
+ * guarded by its lock (fc_metrics_set_guard).
+ *
+ * Operators: delivery failures and full-queue drops are logged once, then
+ * summed every 10 s; /healthz fails on "all brokers down" events, on queue
+ * overflow (10 s), and while the reachability probe below fails.
  *
  * Thread affinity: the output.h contract is one calling thread, but several
  * receive workers may share this output, so write/poll/close take a mutex
@@ -81,6 +87,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -90,6 +97,7 @@
 #include "core/stop.h"
 #include "fc/err.h"
 #include "flow.pb-c.h"
+#include "metrics/health.h"
 #include "metrics/metrics.h"
 #include "output/spool.h"
 
@@ -157,11 +165,120 @@ struct kafka_out {
 	struct kafka_reason_set produce_err;
 	struct kafka_reason_set client_err;
 	struct fc_ratelimit err_rl;
+	/* Health and operator logs (h8): failures logged once, then summed
+	 * every 10 s; /healthz fails while brokers are down or the queue
+	 * overflows. */
+	struct fc_health *health;
+	struct fc_logsum dr_log;
+	struct fc_logsum full_log;
+	uint64_t *inflight_gauge;
+	struct kafka_probe *probe;
 
 	uint64_t inflight; /* messages produced and not yet reported */
 	struct fc_spool *spool; /* --spool, NULL without */
 	uint64_t kept_at_exit;  /* messages spooled by the exit purge */
 };
+
+#define FC_KAFKA_HEALTH "output kafka"
+/* librdkafka repeats "all brokers down" at each failed reconnect (at most
+ * reconnect.backoff.max.ms, 10 s, apart): a failure stays visible a bit
+ * longer than that, and clears once the events stop or a delivery
+ * succeeds. */
+#define FC_KAFKA_DOWN_TTL_NS (25ull * 1000000000ull)
+#define FC_KAFKA_FULL_TTL_NS (10ull * 1000000000ull)
+#define FC_KAFKA_PROBE_EVERY_S 2
+#define FC_KAFKA_PROBE_TIMEOUT_MS 1500
+
+/* Reachability probe for /healthz: librdkafka reports a broker going down
+ * once (and folds identical errors), never that it came back, and only
+ * fails messages after message.timeout.ms; so a thread of ours asks for
+ * the flow topic's metadata every 2 s (bounded by 1.5 s, which also
+ * bounds what it adds to shutdown): failing says "unreachable" within
+ * 3.5 s, succeeding clears it, with or without traffic. It touches only
+ * the thread-safe rd_kafka_metadata and the health set. */
+struct kafka_probe {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *topic;
+	struct fc_health *health;
+};
+
+static void *kafka_probe_main(void *arg)
+{
+	struct kafka_probe *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		const struct rd_kafka_metadata *md = NULL;
+		rd_kafka_resp_err_t err;
+		struct timespec until;
+
+		pthread_mutex_unlock(&p->lock);
+		err = rd_kafka_metadata(p->rk, 0, p->topic, &md, FC_KAFKA_PROBE_TIMEOUT_MS);
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			fc_health_ok(p->health, FC_KAFKA_HEALTH);
+			rd_kafka_metadata_destroy(md);
+		} else {
+			fc_health_fail(p->health, FC_KAFKA_HEALTH, 0, "brokers unreachable: %s",
+				       rd_kafka_err2str(err));
+		}
+		pthread_mutex_lock(&p->lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += FC_KAFKA_PROBE_EVERY_S;
+		while (!p->stop && pthread_cond_timedwait(&p->cond, &p->lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Starts the probe when a health set is attached; failure to start it is
+ * not fatal (health then rests on error events). */
+static struct kafka_probe *kafka_probe_start(rd_kafka_t *rk, rd_kafka_topic_t *topic,
+					     struct fc_health *health)
+{
+	struct kafka_probe *p;
+
+	if (!health)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->rk = rk;
+	p->topic = topic;
+	p->health = health;
+	if (pthread_mutex_init(&p->lock, NULL) != 0)
+		goto fail_lock;
+	if (pthread_cond_init(&p->cond, NULL) != 0)
+		goto fail_cond;
+	if (pthread_create(&p->thread, NULL, kafka_probe_main, p) != 0)
+		goto fail_thread;
+	return p;
+fail_thread:
+	pthread_cond_destroy(&p->cond);
+fail_cond:
+	pthread_mutex_destroy(&p->lock);
+fail_lock:
+	free(p);
+	return NULL;
+}
+
+static void kafka_probe_stop(struct kafka_probe *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
 
 static const char *const default_topic[2] = {"flows", "flow-counters"};
 
@@ -242,6 +359,7 @@ static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 		k->inflight = 0;
 	if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		*k->delivered += n;
+		fc_health_ok(k->health, FC_KAFKA_HEALTH);
 		if (ticket)
 			fc_spool_done(k->spool, ticket);
 		return;
@@ -255,6 +373,26 @@ static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 	if (k->closing)
 		return;
 	*reason_slot(k, &k->failed, rkm->err) += n;
+	fc_logsum_event(&k->dr_log, fc_mono_ns(), n, FC_LOG_ERROR,
+			"kafka: delivery failed: %s (%llu messages lost)", rd_kafka_err2str(rkm->err),
+			(unsigned long long)n);
+}
+
+/* The N of "N identical error(s) suppressed" in a librdkafka error
+ * text, 0 when absent. */
+static uint64_t suppressed_count(const char *reason)
+{
+	const char *p = reason ? strstr(reason, " identical error(s) suppressed") : NULL;
+	uint64_t n = 0, mul = 1;
+
+	if (!p)
+		return 0;
+	while (p > reason && p[-1] >= '0' && p[-1] <= '9' && mul <= 1000000000u) {
+		p--;
+		n += (uint64_t)(*p - '0') * mul;
+		mul *= 10;
+	}
+	return n;
 }
 
 /* Client-level errors (all brokers down, authentication...): served from
@@ -264,7 +402,13 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
 	struct kafka_out *k = opaque;
 
 	(void)rk;
-	*reason_slot(k, &k->client_err, (rd_kafka_resp_err_t)err) += 1;
+	/* librdkafka folds repeats of one broker error into the next event
+	 * ("..., N identical error(s) suppressed)"): count them all. */
+	*reason_slot(k, &k->client_err, (rd_kafka_resp_err_t)err) += 1 + suppressed_count(reason);
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+	    err == RD_KAFKA_RESP_ERR__RESOLVE || rd_kafka_fatal_error(rk, NULL, 0))
+		fc_health_fail(k->health, FC_KAFKA_HEALTH, FC_KAFKA_DOWN_TTL_NS, "%s: %s",
+			       rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 	fc_log_rl(&k->err_rl, FC_LOG_WARN, "kafka: %s: %s",
 		  rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
@@ -348,10 +492,15 @@ static int kafka_start_embedded(struct kafka_out *k, const char *topics[2])
 		return FC_ENOMEM;
 	/* Printed whatever the log level: it is the one thing a first-time
 	 * user needs to read the topic (kcat -b ADDR -C -t flows). */
-	fprintf(stderr,
-		"collector: info: embedded Kafka (in-memory, for trials) at %s, topic %s "
-		"(counters: %s)\n",
-		k->mock_bootstraps, topics[FC_MSG_FLOW], topics[FC_MSG_COUNTER]);
+	{
+		char ts[40];
+
+		fc_log_timestamp(fc_now_ns(), ts, sizeof(ts));
+		fprintf(stderr,
+			"%s collector: info: embedded Kafka (in-memory, for trials) at %s, topic %s "
+			"(counters: %s)\n",
+			ts, k->mock_bootstraps, topics[FC_MSG_FLOW], topics[FC_MSG_COUNTER]);
+	}
 	return 0;
 }
 
@@ -372,6 +521,8 @@ static void kafka_register(struct kafka_out *k)
 					   "while a replay waited for room in the queue");
 	k->queue_len = fc_metrics_gauge(m, "kafka_queue_records", NULL,
 					"records in the local producer queue");
+	k->inflight_gauge = fc_metrics_gauge(m, "kafka_inflight_messages", NULL,
+					     "messages handed to Kafka and not yet acknowledged or failed");
 	k->client_err.name = "kafka_client_errors_total";
 	k->client_err.help = "errors reported by the Kafka client, by error";
 	k->client_err.other =
@@ -453,6 +604,8 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 		return FC_ESYS;
 	k->lock_init = true;
 	k->m = m;
+	fc_metrics_set_guard(m, &k->lock);
+	k->health = fc_metrics_health(m);
 	kafka_register(k);
 	if (arg && *arg) {
 		fc_log(FC_LOG_ERROR, "kafka: the kafka output takes no argument (got \"%s\"); "
@@ -554,6 +707,9 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 			return FC_EINVAL;
 		}
 	}
+	/* Live only: a replay is judged by its exit status. */
+	if (!k->replay)
+		k->probe = kafka_probe_start(k->rk, k->topic[FC_MSG_FLOW], k->health);
 	if (cfg->spool_dir)
 		return fc_spool_open(&k->spool, cfg->spool_dir, cfg->spool_max_bytes, m);
 	return 0;
@@ -654,6 +810,11 @@ static int kafka_produce(struct kafka_out *k, enum fc_msg_kind kind, const uint8
 			if (k->spool)
 				return kafka_spool_keep(k, kind, buf, len, key, key_len, n);
 			*k->queue_full += n;
+			fc_logsum_event(&k->full_log, fc_mono_ns(), n, FC_LOG_ERROR,
+					"kafka: local queue full (%d records), dropping messages",
+					rd_kafka_outq_len(k->rk));
+			fc_health_fail(k->health, FC_KAFKA_HEALTH, FC_KAFKA_FULL_TTL_NS,
+				       "local producer queue full, messages dropped");
 			return FC_EAGAIN;
 		}
 		/* A replay waits for room, but not past SIGTERM/SIGINT: a dead
@@ -800,6 +961,10 @@ static void kafka_poll(void *priv)
 	}
 	rd_kafka_poll(k->rk, 0);
 	*k->queue_len = (uint64_t)rd_kafka_outq_len(k->rk);
+	*k->inflight_gauge = k->inflight;
+	now = fc_mono_ns();
+	fc_logsum_flush(&k->dr_log, now, FC_LOG_ERROR, "kafka: delivery failed");
+	fc_logsum_flush(&k->full_log, now, FC_LOG_ERROR, "kafka: local queue full");
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -849,6 +1014,10 @@ static void kafka_close(void *priv)
 {
 	struct kafka_out *k = priv;
 
+	/* Before the lock: the probe never takes it, and may wait out its
+	 * bound on a dead broker. */
+	kafka_probe_stop(k->probe);
+	k->probe = NULL;
 	if (k->lock_init)
 		pthread_mutex_lock(&k->lock);
 	if (k->rk) {
@@ -873,6 +1042,10 @@ static void kafka_close(void *priv)
 			rd_kafka_poll(k->rk, 0);
 		}
 		*k->queue_len = (uint64_t)rd_kafka_outq_len(k->rk);
+		*k->inflight_gauge = k->inflight;
+		/* Last summaries, now. */
+		fc_logsum_finish(&k->dr_log, fc_mono_ns(), FC_LOG_ERROR, "kafka: delivery failed");
+		fc_logsum_finish(&k->full_log, fc_mono_ns(), FC_LOG_ERROR, "kafka: local queue full");
 		for (int i = 0; i < 2; i++) {
 			if (k->topic[i])
 				rd_kafka_topic_destroy(k->topic[i]);

@@ -194,10 +194,10 @@ int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct 
 	}
 	p->flows_out = fc_metrics_counter(m, "flows_published_total", NULL,
 					  "flow messages handed to the outputs");
-	p->counters_out = fc_metrics_counter(m, "counter_samples_published_total", NULL,
-					     "counter messages handed to the outputs");
+	p->counters_out = fc_metrics_counter(m, "counters_published_total", NULL,
+					     "sFlow counter samples (CounterMessages) handed to the outputs");
 	p->counters_unrouted = fc_metrics_counter(
-		m, "counter_samples_dropped_total", "reason=\"no_counters_output\"",
+		m, "counters_dropped_total", "reason=\"no_counters_output\"",
 		"sFlow counter samples not published because no output takes them "
 		"(--counters-output, or the kafka output's counter topic)");
 	for (size_t i = 0; i < n_outs; i++)

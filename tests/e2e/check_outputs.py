@@ -89,7 +89,7 @@ def several_outputs(a, tmp):
         fail("collector with six outputs exited %d: %s" % (rc, err[-1000:]))
         return
     published = metric(err, "flows_published_total")
-    counters = metric(err, "counter_samples_published_total")
+    counters = metric(err, "counters_published_total")
     print("several outputs: %s flows and %s counter samples published" % (published, counters))
     if published != 400 or counters != want_c:
         fail("published %s flows / %s counter samples, want 400 / %d"

@@ -174,7 +174,7 @@ def check_capture(a, ck, pcap, tmp, want_flows=None, want_counters=None):
     nj = ck.json_file(J, True, label)
     njc = ck.json_file(JC, False, label)
     pub_f = metric(err, "flows_published_total")
-    pub_c = metric(err, "counter_samples_published_total")
+    pub_c = metric(err, "counters_published_total")
     print("%s: %d flows (json %d, published %s), %d counter samples (json %d, published %s)"
           % (label, nf, nj, pub_f, nc, njc, pub_c))
     if nf != nj or nf != (pub_f or 0):
@@ -212,7 +212,7 @@ def check_capture(a, ck, pcap, tmp, want_flows=None, want_counters=None):
     rc, _, err = run([a.collector, "--pcap", pcap, "--output", "file:" + F])
     if rc != 0 or ck.flow_file(F, label + " (no counters output)") != nf:
         ck.fail("%s: without --counters-output the flow file changed" % label)
-    dropped = metric(err, "counter_samples_dropped_total", '{reason="no_counters_output"}')
+    dropped = metric(err, "counters_dropped_total", '{reason="no_counters_output"}')
     if dropped != nc:
         ck.fail("%s: %s counter samples counted as dropped, want %d" % (label, dropped, nc))
 

@@ -196,6 +196,7 @@ def main():
             j = os.path.join(tmp, "collector.json")
             clog = open(os.path.join(tmp, "collector.err"), "w+")
             collector = subprocess.Popen([a.collector, "--listen", "127.0.0.1:%d" % port,
+                                          "--http-listen", "off",
                                           "--networks", nets, "--geoip-asn-override",
                                           "--output", "kafka", "--output", "json:" + j],
                                          stdout=subprocess.DEVNULL, stderr=clog)

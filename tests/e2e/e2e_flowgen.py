@@ -115,7 +115,8 @@ def main():
                 p.wait()
 
     try:
-        cmd = [args.collector, "--listen", "127.0.0.1:%d" % port, "--kafka-topic", topic,
+        cmd = [args.collector, "--listen", "127.0.0.1:%d" % port, "--http-listen", "off",
+               "--kafka-topic", topic,
                "--kafka-msgs-per-record", str(args.msgs_per_record)]
         with open(coll_err, "w") as ferr:
             coll = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=ferr)

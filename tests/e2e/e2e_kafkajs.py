@@ -58,7 +58,8 @@ def main():
 
     port = free_udp_port()
     log = tempfile.TemporaryFile(mode="w+")
-    cmd = [a.collector, "--listen", "127.0.0.1:%d" % port]
+    # No HTTP server: several of these run at once.
+    cmd = [a.collector, "--listen", "127.0.0.1:%d" % port, "--http-listen", "off"]
     if a.compression:
         cmd += ["--kafka-compression", a.compression]
     proc = subprocess.Popen(cmd,

@@ -112,7 +112,7 @@ def scenario_live(args, work):
     s.close()
     err_path = os.path.join(work, "collector.err")
     with open(err_path, "w") as ferr:
-        coll = subprocess.Popen([args.collector, "--listen", "127.0.0.1:%d" % port,
+        coll = subprocess.Popen([args.collector, "--http-listen", "off", "--listen", "127.0.0.1:%d" % port,
                                  "--kafka-brokers", "127.0.0.1:1"],
                                 stdout=subprocess.DEVNULL, stderr=ferr)
     try:

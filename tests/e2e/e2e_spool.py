@@ -113,7 +113,7 @@ class Mock:
 class Collector:
     def __init__(self, args, work, name, port, mock, spool):
         self.err_path = os.path.join(work, name + ".err")
-        cmd = [args.collector, "--listen", "127.0.0.1:%d" % port, "--kafka-brokers", mock.addr,
+        cmd = [args.collector, "--http-listen", "off", "--listen", "127.0.0.1:%d" % port, "--kafka-brokers", mock.addr,
                "--kafka-topic", TOPIC, "--kafka-key", "none", "--kafka-buffer-bytes",
                str(args.buffer_bytes), "--spool", spool, "-X", "reconnect.backoff.max.ms=1000"]
         if args.lz4:

@@ -39,7 +39,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "broker.log")
         with open(log, "w") as lf:
-            broker = subprocess.Popen([a.collector, "--listen", "127.0.0.1:%d" % port],
+            broker = subprocess.Popen([a.collector, "--listen", "127.0.0.1:%d" % port,
+                                       "--http-listen", "off"],
                                       stdout=subprocess.DEVNULL, stderr=lf)
         try:
             deadline = time.monotonic() + 20

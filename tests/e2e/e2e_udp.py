@@ -80,7 +80,7 @@ def free_port():
 class Collector:
     def __init__(self, args, work, name, extra):
         self.err_path = os.path.join(work, name + ".err")
-        self.cmd = [args.collector] + extra
+        self.cmd = [args.collector, "--http-listen", "off"] + extra
         with open(self.err_path, "w") as ferr:
             self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=ferr)
 
@@ -160,7 +160,7 @@ def scenario_dualstack(args, work, procs):
 
 def second_must_fail(args, work, name, port, extra=()):
     t0 = time.monotonic()
-    r = subprocess.run([args.collector, "--listen", "127.0.0.1:%d" % port, "--output",
+    r = subprocess.run([args.collector, "--http-listen", "off", "--listen", "127.0.0.1:%d" % port, "--output",
                         "file:/dev/null"] + list(extra), capture_output=True, text=True, timeout=20)
     dt = time.monotonic() - t0
     errors = [l for l in r.stderr.splitlines() if l.strip()]

@@ -158,7 +158,7 @@ class Servers:
         return None
 
     def start_kafka(self, collector):
-        p = self.spawn([collector, "--listen", "127.0.0.1:%d" % free_port(socket.SOCK_DGRAM)],
+        p = self.spawn([collector, "--http-listen", "off", "--listen", "127.0.0.1:%d" % free_port(socket.SOCK_DGRAM)],
                        "kafka-holder")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

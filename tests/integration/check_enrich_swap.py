@@ -83,7 +83,7 @@ class Run:
         self.read = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.proc = subprocess.Popen(
-            [collector, "--listen", "127.0.0.1:%d" % self.port, "--output", "json:" + self.out,
+            [collector, "--http-listen", "off", "--listen", "127.0.0.1:%d" % self.port, "--output", "json:" + self.out,
              "--geoip-asn", asn, "--geoip-geo", geo, "--reload-interval", "1"],
             stdout=subprocess.DEVNULL, stderr=self.log)
 

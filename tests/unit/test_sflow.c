@@ -711,7 +711,7 @@ START_TEST(counter_sample_records)
 	ck_assert_uint_eq(c->host_mem.swap_out, 3);
 	ck_assert_uint_eq(counters[1].source_id_index, 0x01000000);
 	ck_assert(!counters[1].has_if);
-	ck_assert_uint_eq(metric("sflow_counter_records_skipped_total", "format=\"0:7\""), 1);
+	ck_assert_uint_eq(metric("sflow_counters_skipped_total", "format=\"0:7\""), 1);
 	ck_assert_uint_eq(metric("sflow_samples_total", "format=\"2\""), 1);
 	ck_assert_uint_eq(metric("sflow_samples_total", "format=\"4\""), 1);
 }

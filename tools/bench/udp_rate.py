@@ -140,7 +140,8 @@ def stop(proc, timeout=60):
 def run_one(a, proto, output, rate, tmp):
     port = free_port()
     log = os.path.join(tmp, 'collector-%s-%s-%d.log' % (proto, output, rate))
-    cmd = ['taskset', '-c', a.collector_cpu, a.collector, '--listen', '127.0.0.1:%d' % port]
+    cmd = ['taskset', '-c', a.collector_cpu, a.collector, '--http-listen', 'off',
+           '--listen', '127.0.0.1:%d' % port]
     if output == 'file':
         cmd += ['--output', 'file:' + os.path.join(tmp, 'flows.bin')]
     else:
