@@ -617,6 +617,7 @@ static int final_status(const struct fc_config *cfg, const struct fc_metrics *su
 		"spool_dropped_total", "output_errors_total",
 	};
 	uint64_t n_lost = 0;
+	int status = EXIT_OK;
 
 	if (rc)
 		return rc;
@@ -627,23 +628,24 @@ static int final_status(const struct fc_config *cfg, const struct fc_metrics *su
 			continue;
 		n_lost += fc_metrics_sum(sum, lost[i]);
 	}
-	if (n_lost) {
-		fc_log(FC_LOG_ERROR, "%llu messages were not written by an output (exit status %d)",
-		       (unsigned long long)n_lost, EXIT_LOST);
-		return EXIT_LOST;
-	}
+	/* Every reason that applies is logged; the smallest status wins and
+	 * its reason is the last line. */
 	if (fc_metrics_sum(sum, "pcap_read_errors_total")) {
 		fc_log(FC_LOG_ERROR, "the capture could not be read to its end (exit status %d)",
 		       EXIT_INCOMPLETE);
-		return EXIT_INCOMPLETE;
-	}
-	if (cfg->pcap && workers && !workers[0].eof) {
+		status = EXIT_INCOMPLETE;
+	} else if (cfg->pcap && workers && !workers[0].eof) {
 		fc_log(FC_LOG_ERROR, "replay interrupted by signal %d before the end of the capture "
 				     "(exit status %d)",
 		       atomic_load(&stop_signal), EXIT_INCOMPLETE);
-		return EXIT_INCOMPLETE;
+		status = EXIT_INCOMPLETE;
 	}
-	return EXIT_OK;
+	if (n_lost) {
+		fc_log(FC_LOG_ERROR, "%llu messages were not written by an output (exit status %d)",
+		       (unsigned long long)n_lost, EXIT_LOST);
+		status = EXIT_LOST;
+	}
+	return status;
 }
 
 /* Option errors are written as log lines (time-stamped, one line each). */
