@@ -122,7 +122,8 @@ static uint64_t start_time_ns;
 
 /* Families reported per worker (label worker="N") instead of summed. */
 static const char *const per_worker[] = {"udp_kernel_drops_total", "udp_datagrams_total",
-					 "udp_receive_queue_bytes", "read_batch_datagrams", NULL};
+					 "udp_receive_queue_bytes", "read_batch_datagrams",
+					 "enrich_database_build_epoch_seconds", NULL};
 
 static void worker_health(uint64_t now)
 {

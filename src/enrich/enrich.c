@@ -52,6 +52,7 @@ struct fc_enrich {
 	uint64_t *exporter_matches;
 	uint64_t *reloads;
 	uint64_t *reload_failures;
+	uint64_t *build_epoch[2]; /* of the databases in service, by role */
 	char last_err[512];
 };
 
@@ -132,11 +133,22 @@ out:
 	return 0;
 }
 
+/* The build time of each database the snapshot in service holds. */
+static void show_build_epochs(struct fc_enrich *e)
+{
+	*e->build_epoch[0] = e->snap->geoip ? fc_geoip_build_epoch(e->snap->geoip, FC_GEOIP_ASN) : 0;
+	*e->build_epoch[1] = e->snap->geoip ? fc_geoip_build_epoch(e->snap->geoip, FC_GEOIP_GEO) : 0;
+}
+
 static void register_counters(struct fc_enrich *e, struct fc_metrics *m)
 {
 	static const char *const db_label[2] = {"db=\"asn\"", "db=\"geo\""};
 
 	for (unsigned i = 0; i < 2; i++) {
+		e->build_epoch[i] = fc_metrics_gauge(
+			m, "enrich_database_build_epoch_seconds", db_label[i],
+			"when MaxMind built the database in service (metadata build_epoch), Unix "
+			"seconds; 0 when none is configured");
 		e->ctr.lookups[i] = fc_metrics_counter(m, "enrich_lookups_total", db_label[i],
 						       "addresses looked up in a MaxMind database");
 		e->ctr.misses[i] = fc_metrics_counter(
@@ -193,6 +205,8 @@ int fc_enrich_new(const struct fc_config *cfg, struct fc_metrics *m, struct fc_e
 				 : cfg->reload_interval * NS_PER_S;
 	register_counters(e, m);
 	rc = snap_build(e, &e->snap, e->id, err, errlen);
+	if (rc == 0)
+		show_build_epochs(e);
 out:
 	if (rc != 0) {
 		for (unsigned i = 0; i < F_COUNT; i++)
@@ -242,6 +256,7 @@ int fc_enrich_reload(struct fc_enrich *e, char *err, size_t errlen)
 	old = e->snap;
 	e->snap = ns;
 	snap_free(old);
+	show_build_epochs(e);
 	++*e->reloads;
 	e->last_err[0] = '\0';
 	return 0;

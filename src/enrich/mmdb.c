@@ -448,3 +448,8 @@ const char *fc_mmdb_type(const struct fc_mmdb *d)
 {
 	return d->mmdb.metadata.database_type ? d->mmdb.metadata.database_type : "";
 }
+
+uint64_t fc_mmdb_build_epoch(const struct fc_mmdb *d)
+{
+	return d->mmdb.metadata.build_epoch;
+}

@@ -82,6 +82,9 @@ int fc_mmdb_query(struct fc_mmdb *d, const struct fc_addr *a, struct fc_mmdb_ans
 /* Metadata database_type, e.g. "GeoLite2-ASN" (owned by d). */
 const char *fc_mmdb_type(const struct fc_mmdb *d);
 
+/* Metadata build_epoch: when MaxMind built the file, Unix seconds. */
+uint64_t fc_mmdb_build_epoch(const struct fc_mmdb *d);
+
 /* True when a database of this database_type can serve role. */
 bool fc_mmdb_type_fits(const char *database_type, enum fc_geoip_role role);
 

@@ -7,6 +7,7 @@
  * line and pass when the test data is absent.
  */
 #include <check.h>
+#include <maxminddb.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -806,6 +807,50 @@ START_TEST(flow_both_databases)
 }
 END_TEST
 
+/* The build epoch each database carries, read by libmaxminddb itself. */
+static uint64_t epoch_of(const char *path)
+{
+	MMDB_s db;
+	uint64_t v;
+
+	ck_assert_int_eq(MMDB_open(path, MMDB_MODE_MMAP, &db), MMDB_SUCCESS);
+	v = db.metadata.build_epoch;
+	MMDB_close(&db);
+	return v;
+}
+
+START_TEST(flow_build_epoch_gauge)
+{
+	struct fc_metrics *m = fc_metrics_new();
+	struct opts o = {.asn = td(ASN_DB), .geo = td(CITY_DB), .cache = 64};
+	struct fc_enrich *e = mk(m, &o);
+	uint64_t asn = epoch_of(td(ASN_DB)), geo = epoch_of(td(CITY_DB));
+	char err[512];
+
+	ck_assert_uint_gt(asn, 0);
+	ck_assert_uint_eq(fc_metrics_get(m, "enrich_database_build_epoch_seconds", "db=\"asn\""),
+			  asn);
+	ck_assert_uint_eq(fc_metrics_get(m, "enrich_database_build_epoch_seconds", "db=\"geo\""),
+			  geo);
+	/* a reload puts the new files' epochs in service */
+	*fc_metrics_gauge(m, "enrich_database_build_epoch_seconds", "db=\"asn\"", NULL) = 1;
+	ck_assert_int_eq(fc_enrich_reload(e, err, sizeof(err)), 0);
+	ck_assert_uint_eq(fc_metrics_get(m, "enrich_database_build_epoch_seconds", "db=\"asn\""),
+			  asn);
+	fc_enrich_free(e);
+
+	/* no database configured: 0 */
+	o.asn = NULL;
+	o.geo = NULL;
+	o.nets = NULL;
+	e = mk(m, &o);
+	ck_assert_uint_eq(fc_metrics_get(m, "enrich_database_build_epoch_seconds", "db=\"asn\""),
+			  0);
+	fc_enrich_free(e);
+	fc_metrics_free(m);
+}
+END_TEST
+
 START_TEST(flow_networks_override)
 {
 	struct fc_metrics *m = fc_metrics_new();
@@ -1094,6 +1139,7 @@ static Suite *enrich_suite(void)
 	tc = tcase_create("flow-mmdb");
 	tcase_set_tags(tc, FC_TESTDATA_TAG);
 	tcase_add_test(tc, flow_both_databases);
+	tcase_add_test(tc, flow_build_epoch_gauge);
 	tcase_add_test(tc, flow_networks_override);
 	suite_add_tcase(s, tc);
 
