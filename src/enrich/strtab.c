@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "enrich/strtab.h"
 
 #define FC_STRTAB_CHUNK 65536u
@@ -31,16 +32,10 @@ struct fc_strtab {
 	size_t bytes;
 };
 
-/* FNV-1a: names are short, and the table only needs a decent spread. */
+/* The project's hash (core/hash.h); the table keeps its low 32 bits. */
 static uint32_t strtab_hash(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (uint8_t)s[i];
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)fc_hash(FC_HASH_SEED, s, len);
 }
 
 struct fc_strtab *fc_strtab_new(void)
