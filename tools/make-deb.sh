@@ -71,8 +71,11 @@ Description: NetFlow/IPFIX/sFlow collector publishing protobuf flows to Kafka
  collector receives NetFlow v5, NetFlow v9, IPFIX and sFlow v5 over UDP,
  decodes and enriches every record (MaxMind ASN and geo databases, your
  own networks) and publishes goflow2-compatible protobuf FlowMessages to
- Kafka. flowcat prints a topic as JSON lines; flowgen sends test exports.
- The systemd unit flowcollector.service is installed but not enabled.
+ Kafka. flowsink consumes that topic in a consumer group into Redis IP sets
+ and per-IP counters and PostgreSQL tables, exactly once per record.
+ flowcat prints a topic as JSON lines; flowgen sends test exports.
+ The systemd units flowcollector.service and flowsink.service are installed
+ but not enabled.
 CONTROL
 find "$ROOT/etc" -type f | sed "s|^$ROOT||" >"$ROOT/DEBIAN/conffiles"
 
@@ -95,7 +98,7 @@ cat >"$ROOT/DEBIAN/prerm" <<'SCRIPT'
 #!/bin/sh
 set -e
 if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
-	deb-systemd-invoke stop flowcollector.service >/dev/null || true
+	deb-systemd-invoke stop flowcollector.service flowsink.service >/dev/null || true
 fi
 exit 0
 SCRIPT
