@@ -34,11 +34,6 @@ void fc_log_set_prog(const char *name)
 	log_prog = name;
 }
 
-enum fc_log_level fc_log_get_level(void)
-{
-	return log_level;
-}
-
 bool fc_log_enabled(enum fc_log_level lvl)
 {
 	return lvl <= log_level;

@@ -42,7 +42,6 @@ struct fc_logsum {
 
 /* Sets the threshold; returns 0 or FC_EINVAL for an unknown name. */
 int fc_log_set_level(const char *name);
-enum fc_log_level fc_log_get_level(void);
 bool fc_log_enabled(enum fc_log_level lvl);
 
 /* Where lines go (NULL: stderr). For tests and tools. */

@@ -14,11 +14,6 @@
 
 #include "core/fc_build_info.h"
 
-const char *fc_version_commit(void)
-{
-	return FC_BUILD_COMMIT;
-}
-
 void fc_version_print(FILE *out, const char *program)
 {
 	/* "libpcap version 1.10.3 (with TPACKET_V3)": keep from the number on. */

@@ -15,8 +15,4 @@
  * out. The first line is "PROGRAM VERSION" as help2man expects. */
 void fc_version_print(FILE *out, const char *program);
 
-/* The describe string the build recorded (e.g. "v0.1.0-12-gabcdef0-dirty"
- * or the release version). Static storage. */
-const char *fc_version_commit(void);
-
 #endif

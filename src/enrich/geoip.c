@@ -358,17 +358,7 @@ void fc_geoip_close(struct fc_geoip *g)
 	free(g);
 }
 
-const char *fc_geoip_type(const struct fc_geoip *g, enum fc_geoip_role role)
-{
-	return g->db[role] ? fc_mmdb_type(g->db[role]) : "";
-}
-
 uint64_t fc_geoip_build_epoch(const struct fc_geoip *g, enum fc_geoip_role role)
 {
 	return g->db[role] ? fc_mmdb_build_epoch(g->db[role]) : 0;
-}
-
-size_t fc_geoip_cache_entries(const struct fc_geoip *g)
-{
-	return g->nsets * GEOIP_WAYS;
 }

@@ -92,13 +92,7 @@ void fc_geoip_close(struct fc_geoip *g);
  * database record seen for the first time on a cache miss. */
 bool fc_geoip_lookup(struct fc_geoip *g, const struct fc_addr *a, struct fc_geoip_res *out);
 
-/* database_type of the database in role, "" when absent (owned by g). */
-const char *fc_geoip_type(const struct fc_geoip *g, enum fc_geoip_role role);
-
 /* build_epoch of the database in role (Unix seconds), 0 when absent. */
 uint64_t fc_geoip_build_epoch(const struct fc_geoip *g, enum fc_geoip_role role);
-
-/* Cache entries (0 = no cache), for tests and diagnostics. */
-size_t fc_geoip_cache_entries(const struct fc_geoip *g);
 
 #endif

@@ -72,11 +72,6 @@ size_t fc_strtab_count(const struct fc_strtab *t)
 	return t->count;
 }
 
-size_t fc_strtab_bytes(const struct fc_strtab *t)
-{
-	return t->bytes;
-}
-
 /* Doubles the slot array; on failure the table keeps its old slots. */
 static int strtab_grow(struct fc_strtab *t)
 {

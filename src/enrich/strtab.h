@@ -34,8 +34,7 @@ void fc_strtab_free(struct fc_strtab *t);
  * table is unchanged and still usable). */
 const char *fc_strtab_intern(struct fc_strtab *t, const char *s, size_t len);
 
-/* Number of distinct strings and bytes held (for tests and diagnostics). */
+/* Number of distinct strings held (for tests and diagnostics). */
 size_t fc_strtab_count(const struct fc_strtab *t);
-size_t fc_strtab_bytes(const struct fc_strtab *t);
 
 #endif
