@@ -711,12 +711,6 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (cfg.workers > 1 && cfg.template_file && !cfg.pcap) {
-		/* Each worker has its own template engine; one file cannot hold
-		 * them all without a merge we do not have yet. */
-		fc_log(FC_LOG_ERROR, "--template-file works with one worker only (--workers 1)");
-		goto out;
-	}
 	if (cfg.workers > 1 && cfg.template_ignore_port)
 		fc_log(FC_LOG_WARN, "--template-ignore-port with several workers: an exporter whose "
 				    "source port changes may reach a worker without its templates");
@@ -776,6 +770,7 @@ int main(int argc, char **argv)
 			exit_code = rc == FC_ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
 			goto out;
 		}
+		fc_pipeline_set_worker(&w->pipe, (unsigned)i);
 	}
 	rc = start_http(&cfg, &http);
 	if (rc) {

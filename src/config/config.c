@@ -103,6 +103,10 @@ static const struct opt opts[] = {
 	 "data held per exporter while its template is unknown (0 = hold nothing)"},
 	{"hold-seconds", OPT_U64, O(hold_seconds), "60", 0, 86400, "SECONDS",
 	 "how long such data is held before it is given up, counted (0 = hold nothing)"},
+	{"template-memory", OPT_U64, O(template_memory), "268435456", 1u << 20, 1ull << 40, "BYTES",
+	 "memory for template state: sessions, templates, options state and held data, "
+	 "shared by the workers; past it held data is given up, then the least recently "
+	 "used sessions are evicted (counted)"},
 	/* sampling */
 	{"sampling-default", OPT_U64, O(sampling_default), "0", 0, U64MAX, "RATE",
 	 "sampling rate for exporters that announce none (0 = leave unset)"},

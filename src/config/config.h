@@ -60,6 +60,7 @@ struct fc_config {
 	uint64_t template_max_fields;
 	uint64_t hold_bytes;        /* data held before its template, per exporter */
 	uint64_t hold_seconds;
+	uint64_t template_memory;   /* bytes: sessions, templates, options state, held data */
 
 	/* sampling */
 	uint64_t sampling_default;            /* 0 = none */

@@ -165,6 +165,11 @@ void fc_decoder_free(struct fc_decoder *d)
 	free(d);
 }
 
+void fc_decoder_set_worker(struct fc_decoder *d, unsigned worker)
+{
+	fc_tmpl_store_set_worker(d->tmpl, worker);
+}
+
 void fc_decoder_set_max_exporters(struct fc_decoder *d, size_t n)
 {
 	d->max_exporters = n ? n : 1;
@@ -348,6 +353,7 @@ void fc_decoder_limits(const struct fc_decoder *d, struct fc_decode_limits *out)
 	out->hold_seconds = t.hold_seconds;
 	out->template_ttl = t.ttl_seconds;
 	out->template_save_interval = t.save_seconds;
+	out->template_memory = t.memory_bytes;
 	out->template_ignore_port = t.ignore_port;
 	fc_sflow_limits(d->sflow, &out->sflow_max_samples, &out->sflow_max_records);
 }

@@ -77,6 +77,10 @@ struct fc_decoder *fc_decoder_new(const struct fc_config *cfg, struct fc_metrics
 /* Accepts NULL. */
 void fc_decoder_free(struct fc_decoder *d);
 
+/* Which worker (0..cfg->workers - 1) this decoder serves: names the
+ * template file it saves (see src/template/store.h). Default 0. */
+void fc_decoder_set_worker(struct fc_decoder *d, unsigned worker);
+
 /* Lowers the exporter cap (tests, embedders); n >= 1. */
 void fc_decoder_set_max_exporters(struct fc_decoder *d, size_t n);
 
@@ -118,6 +122,7 @@ size_t fc_decoder_visit_exporters(const struct fc_decoder *d,
 struct fc_decode_limits {
 	uint64_t template_max_exporters, template_max_per_exporter, template_max_fields;
 	uint64_t hold_bytes, hold_seconds, template_ttl, template_save_interval;
+	uint64_t template_memory; /* this decoder's share (template_memory / workers) */
 	uint64_t sflow_max_samples, sflow_max_records;
 	bool template_ignore_port;
 };

@@ -145,24 +145,59 @@ static void on_exporter_new(void *ctx, const struct fc_dgram *g, enum fc_proto p
 
 static const char *const tmpl_event_what[FC_TMPL_EV_COUNT] = {
 	"learned", "changed", "withdrawn", "expired", "refused", "session refused",
+	"session evicted", "held data given up", "file loaded", "file refused",
+	"stale temporary file removed",
 };
+
+/* Events about the template file itself (no exporter). */
+static void on_tmpl_file_event(const struct fc_tmpl_event *ev)
+{
+	if (ev->kind == FC_TMPL_EV_FILE_LOADED)
+		fc_log(FC_LOG_INFO, "template file %s: loaded %zu exporter sessions", ev->path,
+		       ev->count);
+	else if (ev->kind == FC_TMPL_EV_FILE_STALE)
+		fc_log(FC_LOG_INFO, "template file: removed %s, left by a save that was killed",
+		       ev->path);
+	else if (ev->moved_to)
+		fc_log(FC_LOG_ERROR, "template file %s refused whole (%s): moved to %s, starting "
+				     "without it", ev->path, fc_strerror(ev->err), ev->moved_to);
+	else
+		fc_log(FC_LOG_ERROR, "template file %s not loaded: %s", ev->path,
+		       fc_strerror(ev->err));
+}
 
 static void on_tmpl_event(void *ctx, const struct fc_tmpl_event *ev)
 {
 	struct fc_pipeline *p = ctx;
 	char ip[FC_ADDR_STRLEN];
-	const char *proto = ev->key->version == 9 ? "nf9" : "ipfix";
+	const char *proto;
 
+	if (!ev->key) {
+		on_tmpl_file_event(ev);
+		return;
+	}
+	proto = ev->key->version == 9 ? "nf9" : "ipfix";
 	fc_addr_str(&ev->key->addr, ip);
-	if (ev->kind == FC_TMPL_EV_SESSION_REFUSED)
+	if (ev->kind == FC_TMPL_EV_SESSION_EVICTED)
+		fc_log_rl(&p->rl_evicted, FC_LOG_WARN,
+			  "exporter %s port %u (%s) domain %u: template session evicted with %zu "
+			  "templates (%s)", ip, ev->key->port, proto, ev->key->domain, ev->count,
+			  ev->reason ? ev->reason : "?");
+	else if (ev->kind == FC_TMPL_EV_HELD_GIVEN_UP)
+		fc_log_rl(&p->rl_evicted, FC_LOG_WARN,
+			  "exporter %s port %u (%s) domain %u: data held for template %u given "
+			  "up (%s)", ip, ev->key->port, proto, ev->key->domain, ev->tmpl_id,
+			  ev->reason ? ev->reason : "?");
+	else if (ev->kind == FC_TMPL_EV_SESSION_REFUSED)
 		fc_log_rl(&p->rl_refused, FC_LOG_WARN,
 			  "exporter %s port %u (%s) domain %u: template session refused: %s",
-			  ip, ev->key->port, proto, ev->key->domain, fc_strerror(ev->err));
+			  ip, ev->key->port, proto, ev->key->domain,
+			  ev->reason ? ev->reason : fc_strerror(ev->err));
 	else if (ev->kind == FC_TMPL_EV_REFUSED)
 		fc_log_rl(&p->rl_refused, FC_LOG_WARN,
 			  "exporter %s port %u (%s) domain %u: %s template %u refused: %s", ip,
 			  ev->key->port, proto, ev->key->domain, ev->options ? "options" : "data",
-			  ev->tmpl_id, fc_strerror(ev->err));
+			  ev->tmpl_id, ev->reason ? ev->reason : fc_strerror(ev->err));
 	else
 		fc_log_rl(&p->rl_template, FC_LOG_INFO,
 			  "exporter %s port %u (%s) domain %u: %s template %u %s", ip, ev->key->port,
@@ -215,6 +250,11 @@ int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct 
 		return FC_ENOMEM;
 	}
 	return 0;
+}
+
+void fc_pipeline_set_worker(struct fc_pipeline *p, unsigned worker)
+{
+	fc_decoder_set_worker(p->dec, worker);
 }
 
 void fc_pipeline_fini(struct fc_pipeline *p)

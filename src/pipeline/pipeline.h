@@ -52,6 +52,7 @@ struct fc_pipeline {
 	/* log lines about exporters, templates and undecodable datagrams; the
 	 * decoders report, the pipeline logs with the exporter as context */
 	struct fc_ratelimit rl_exporter, rl_template, rl_refused, rl_undecodable;
+	struct fc_ratelimit rl_evicted; /* template sessions evicted, held data given up */
 	uint64_t *flows_out;
 	uint64_t *counters_out;
 	uint64_t *counters_unrouted; /* no output takes counter samples */
@@ -71,6 +72,10 @@ int fc_sampling_rule_parse(const char *s, struct fc_sampling_rule *out);
 int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct fc_metrics *m,
 		     const struct fc_output_inst *outs, size_t n_outs, char *err, size_t errlen);
 void fc_pipeline_fini(struct fc_pipeline *p);
+
+/* Worker index of p (0..cfg->workers - 1; default 0): names the template
+ * file this worker saves (PATH.wN with several workers). */
+void fc_pipeline_set_worker(struct fc_pipeline *p, unsigned worker);
 
 /* Decodes and publishes a batch, then serves the outputs' callbacks. */
 void fc_pipeline_run(struct fc_pipeline *p, const struct fc_dgram *g, int n);

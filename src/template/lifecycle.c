@@ -2,12 +2,16 @@
  * The template store's lifecycle (see store.h): limits taken from the
  * filled config, counters registered once, events handed to the hooks,
  * expiry of templates (RFC 7011 §8.4 template lifetime over UDP; RFC 3954
- * §5.2 refresh) and of held data, and the periodic and final save.
+ * §5.2 refresh) and of held data, the periodic and final save, and
+ * memory handed back to the system after large releases (glibc keeps
+ * freed heap pages otherwise: malloc_trim).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#ifdef __GLIBC__ /* defined by the headers above */
+#include <malloc.h>
+#endif
 
 #include "config/config.h"
 #include "fc/err.h"
@@ -21,14 +25,22 @@ void tmpl_event(struct fc_tmpl_store *e, enum fc_tmpl_event_kind kind,
 		.kind = kind, .key = key, .tmpl_id = id, .options = options, .err = err,
 	};
 
+	tmpl_report(e, &ev);
+}
+
+void tmpl_report(struct fc_tmpl_store *e, const struct fc_tmpl_event *ev)
+{
 	if (e->hooks.event)
-		e->hooks.event(e->hooks.ctx, &ev);
+		e->hooks.event(e->hooks.ctx, ev);
 }
 
 static void register_counters(struct fc_tmpl_store *e, struct fc_metrics *m)
 {
 	static const char rej[] = "templates rejected, by reason";
 	static const char gu[] = "data sets held for a missing template and finally given up, by reason";
+	static const char sr[] = "exporter sessions (addr, port, domain) refused";
+	static const char ev[] = "least recently used exporter sessions evicted with their "
+				 "templates and held data, by reason";
 
 	e->added = fc_metrics_counter(m, "templates_added_total", NULL,
 				      "NetFlow v9/IPFIX templates learned");
@@ -42,11 +54,22 @@ static void register_counters(struct fc_tmpl_store *e, struct fc_metrics *m)
 	e->rej_fields = fc_metrics_counter(m, "templates_rejected_total", "reason=\"field_cap\"", rej);
 	e->rej_cap = fc_metrics_counter(m, "templates_rejected_total", "reason=\"template_cap\"", rej);
 	e->rej_nomem = fc_metrics_counter(m, "templates_rejected_total", "reason=\"nomem\"", rej);
+	e->rej_memory = fc_metrics_counter(m, "templates_rejected_total", "reason=\"memory\"", rej);
 	e->sess_cap = fc_metrics_counter(m, "template_sessions_rejected_total",
-					 "reason=\"session_cap\"",
-					 "exporter sessions (addr, port, domain) refused");
+					 "reason=\"session_cap\"", sr);
 	e->sess_nomem = fc_metrics_counter(m, "template_sessions_rejected_total", "reason=\"nomem\"",
-					   "exporter sessions (addr, port, domain) refused");
+					   sr);
+	e->sess_memory = fc_metrics_counter(m, "template_sessions_rejected_total",
+					    "reason=\"memory\"", sr);
+	e->evict_cap = fc_metrics_counter(m, "template_sessions_evicted_total",
+					  "reason=\"session_cap\"", ev);
+	e->evict_memory = fc_metrics_counter(m, "template_sessions_evicted_total",
+					     "reason=\"memory\"", ev);
+	e->tmpl_evicted = fc_metrics_counter(m, "templates_evicted_total", NULL,
+					     "templates dropped with their evicted session");
+	e->mem_gauge = fc_metrics_gauge(m, "template_memory_bytes", NULL,
+					"bytes held by the template store (sessions, templates, "
+					"options state, held data), within --template-memory");
 	e->held = fc_metrics_counter(m, "data_sets_held_total", NULL,
 				     "data sets held because their template was not known yet");
 	e->released = fc_metrics_counter(m, "data_sets_released_total", NULL,
@@ -57,6 +80,9 @@ static void register_counters(struct fc_tmpl_store *e, struct fc_metrics *m)
 	e->giveup_exit = fc_metrics_counter(m, "data_sets_given_up_total", "reason=\"exit\"", gu);
 	e->giveup_nomem = fc_metrics_counter(m, "data_sets_given_up_total", "reason=\"nomem\"", gu);
 	e->giveup_off = fc_metrics_counter(m, "data_sets_given_up_total", "reason=\"hold_off\"", gu);
+	e->giveup_memory = fc_metrics_counter(m, "data_sets_given_up_total", "reason=\"memory\"", gu);
+	e->giveup_evicted = fc_metrics_counter(m, "data_sets_given_up_total",
+					       "reason=\"session_evicted\"", gu);
 	e->giveup_bytes = fc_metrics_counter(m, "data_set_bytes_given_up_total", NULL,
 					     "bytes of data sets given up");
 	e->file_saved = fc_metrics_counter(m, "template_file_saves_total", NULL,
@@ -67,6 +93,11 @@ static void register_counters(struct fc_tmpl_store *e, struct fc_metrics *m)
 					      "template persistence file failures");
 	e->file_save_err = fc_metrics_counter(m, "template_file_errors_total", "op=\"save\"",
 					      "template persistence file failures");
+	e->file_refused = fc_metrics_counter(m, "template_file_refused_total", NULL,
+					     "template files refused whole (damaged, truncated, "
+					     "foreign) and moved aside");
+	e->file_stale = fc_metrics_counter(m, "template_file_stale_removed_total", NULL,
+					   "temporary files of a killed save removed at start");
 	e->seq9.lost = fc_metrics_counter(m, "sequence_lost_packets_total", "proto=\"nf9\"",
 					  "export packets missing according to sequence numbers");
 	e->seq9.resets = fc_metrics_counter(m, "sequence_resets_total", "proto=\"nf9\"",
@@ -101,16 +132,14 @@ struct fc_tmpl_store *fc_tmpl_store_new(const struct fc_config *cfg, struct fc_m
 	e->hold_ns = cfg->hold_seconds * 1000000000ull;
 	e->ttl_ns = cfg->template_ttl * 1000000000ull;
 	e->save_ns = cfg->template_save_interval * 1000000000ull;
+	/* one budget for the process: each worker's store takes its share */
+	e->mem_budget = (size_t)(cfg->template_memory / (cfg->workers ? cfg->workers : 1));
 	register_counters(e, m);
 	e->scratch = malloc(sizeof(struct fc_tmpl) + e->max_fields * sizeof(struct fc_tmpl_field));
 	if (!e->scratch || tmpl_sessions_init(e) != 0)
 		goto fail;
-	if (cfg->template_file && access(cfg->template_file, F_OK) == 0) {
-		if (fc_tmpl_load(e, cfg->template_file) != 0)
-			(*e->file_load_err)++;
-		else
-			(*e->file_loaded)++;
-	}
+	if (cfg->template_file)
+		tmpl_file_start(e);
 	return e;
 fail:
 	fc_tmpl_store_free(e);
@@ -126,7 +155,13 @@ void fc_tmpl_store_limits(const struct fc_tmpl_store *e, struct fc_tmpl_limits *
 	out->hold_seconds = e->hold_ns / 1000000000ull;
 	out->ttl_seconds = e->ttl_ns / 1000000000ull;
 	out->save_seconds = e->save_ns / 1000000000ull;
+	out->memory_bytes = e->mem_budget;
 	out->ignore_port = e->cfg->template_ignore_port;
+}
+
+void fc_tmpl_store_set_worker(struct fc_tmpl_store *e, unsigned worker)
+{
+	e->worker = worker;
 }
 
 void fc_tmpl_store_free(struct fc_tmpl_store *e)
@@ -139,6 +174,18 @@ void fc_tmpl_store_free(struct fc_tmpl_store *e)
 	free(e->tab);
 	free(e->scratch);
 	free(e);
+}
+
+static void save(struct fc_tmpl_store *e)
+{
+	char path[4096];
+
+	if (tmpl_file_name(e, path, sizeof(path)) != 0 || fc_tmpl_save(e, path) != 0) {
+		(*e->file_save_err)++;
+		return;
+	}
+	(*e->file_saved)++;
+	tmpl_file_saved(e);
 }
 
 static void session_expire(struct fc_tmpl_store *e, struct fc_tmpl_session *s, uint64_t now_ns)
@@ -183,20 +230,23 @@ void fc_tmpl_expire(struct fc_tmpl_store *e, uint64_t now_ns)
 			/* a later entry may move into slot i: look at it again
 			 * (one moved back across the end was seen already; a
 			 * second expiry pass over it changes nothing) */
-			tmpl_session_delete(e, i);
+			tmpl_session_delete(e, i, e->giveup_age);
 			continue;
 		}
 		i++;
+	}
+	if (e->mem_freed >= TMPL_TRIM_BYTES) {
+		e->mem_freed = 0;
+#ifdef __GLIBC__
+		malloc_trim(0);
+#endif
 	}
 	if (e->cfg->template_file && e->save_ns) {
 		if (e->last_save_ns == 0) {
 			e->last_save_ns = now_ns;
 		} else if (now_ns > e->last_save_ns && now_ns - e->last_save_ns >= e->save_ns) {
 			e->last_save_ns = now_ns;
-			if (fc_tmpl_save(e, e->cfg->template_file) != 0)
-				(*e->file_save_err)++;
-			else
-				(*e->file_saved)++;
+			save(e);
 		}
 	}
 }
@@ -209,10 +259,6 @@ void fc_tmpl_finish(struct fc_tmpl_store *e)
 		while (s && s->held_head)
 			tmpl_held_drop_oldest(e, s, e->giveup_exit);
 	}
-	if (e->cfg->template_file) {
-		if (fc_tmpl_save(e, e->cfg->template_file) != 0)
-			(*e->file_save_err)++;
-		else
-			(*e->file_saved)++;
-	}
+	if (e->cfg->template_file)
+		save(e);
 }

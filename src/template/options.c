@@ -3,7 +3,8 @@
  * per sampler id (RFC 3954 §6.1 SAMPLER_ID / IPFIX samplerId 48,
  * selectorId 302) or session-wide, systemInitTimeMilliseconds (IE 160),
  * and interface names by ifIndex (IE 82/83 with an ifIndex scope) in a
- * linear-probing table per session.
+ * linear-probing table per session. Both tables grow on demand within the
+ * store's memory budget (budget.c).
  */
 #include <stdlib.h>
 
@@ -11,6 +12,28 @@
 #include "core/text.h"
 #include "fc/err.h"
 #include "template/internal.h"
+
+/* Room for one more sampler; false when the table cannot grow. */
+static bool samplers_room(struct fc_tmpl_session *s)
+{
+	size_t ncap = s->capsamplers ? s->capsamplers * 2 : 4;
+	size_t more = (ncap - s->capsamplers) * sizeof(*s->samplers);
+	struct tmpl_sampler *n;
+
+	if (s->nsamplers < s->capsamplers)
+		return true;
+	if (s->capsamplers >= TMPL_MAX_SAMPLERS ||
+	    tmpl_mem_reserve(s->store, s, more, true) != 0)
+		return false;
+	n = realloc(s->samplers, ncap * sizeof(*n));
+	if (!n) {
+		tmpl_mem_release(s->store, s, more);
+		return false;
+	}
+	s->samplers = n;
+	s->capsamplers = ncap;
+	return true;
+}
 
 void fc_tmpl_set_sampling(struct fc_tmpl_session *s, bool has_id, uint64_t id, uint64_t rate)
 {
@@ -24,14 +47,14 @@ void fc_tmpl_set_sampling(struct fc_tmpl_session *s, bool has_id, uint64_t id, u
 			return;
 		}
 	}
-	if (s->nsamplers < TMPL_MAX_SAMPLERS) {
+	if (samplers_room(s)) {
 		s->samplers[s->nsamplers].id = id;
 		s->samplers[s->nsamplers].rate = rate;
 		s->nsamplers++;
-	} else {
+	} else if (s->nsamplers) {
 		/* full: reuse the last slot rather than lose the newest announcement */
-		s->samplers[TMPL_MAX_SAMPLERS - 1].id = id;
-		s->samplers[TMPL_MAX_SAMPLERS - 1].rate = rate;
+		s->samplers[s->nsamplers - 1].id = id;
+		s->samplers[s->nsamplers - 1].rate = rate;
 	}
 }
 
@@ -89,12 +112,18 @@ int fc_tmpl_set_ifname(struct fc_tmpl_session *s, uint32_t ifindex, const uint8_
 				return FC_ELIMIT;
 			goto store;
 		}
+		/* the new table is accounted before the old one is given back */
+		if (tmpl_mem_reserve(s->store, s, ncap * sizeof(*n), true) != 0)
+			return FC_ELIMIT;
 		n = calloc(ncap, sizeof(*n));
-		if (!n)
+		if (!n) {
+			tmpl_mem_release(s->store, s, ncap * sizeof(*n));
 			return FC_ENOMEM;
+		}
 		for (size_t i = 0; i < s->capifn; i++)
 			if (s->ifn[i].used)
 				*ifn_slot(n, ncap, s->ifn[i].ifindex) = s->ifn[i];
+		tmpl_mem_release(s->store, s, s->capifn * sizeof(*n));
 		free(s->ifn);
 		s->ifn = n;
 		s->capifn = ncap;

@@ -5,7 +5,10 @@
  * with linear probing, grown at half load. Deletion shifts the following
  * entries of the probe run back (Knuth vol. 3, 6.4 Algorithm R), so a
  * delete never rebuilds the table nor allocates, and a failed allocation
- * can never make a session unreachable.
+ * can never make a session unreachable. A doubly linked list keeps the
+ * sessions in least recently used order (moved to the front by every
+ * datagram, O(1)); at the session cap or the memory budget the session at
+ * its tail is evicted (see store.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +37,32 @@ void tmpl_session_free(struct fc_tmpl_session *s)
 		free(h);
 	}
 	free(s->ifn);
+	free(s->samplers);
 	free(s);
+}
+
+static void lru_unlink(struct fc_tmpl_store *e, struct fc_tmpl_session *s)
+{
+	if (s->lru_prev)
+		s->lru_prev->lru_next = s->lru_next;
+	else
+		e->lru_head = s->lru_next;
+	if (s->lru_next)
+		s->lru_next->lru_prev = s->lru_prev;
+	else
+		e->lru_tail = s->lru_prev;
+	s->lru_prev = s->lru_next = NULL;
+}
+
+static void lru_push_front(struct fc_tmpl_store *e, struct fc_tmpl_session *s)
+{
+	s->lru_prev = NULL;
+	s->lru_next = e->lru_head;
+	if (e->lru_head)
+		e->lru_head->lru_prev = s;
+	else
+		e->lru_tail = s;
+	e->lru_head = s;
 }
 
 static uint64_t key_hash(const struct fc_tmpl_key *k)
@@ -79,11 +107,17 @@ static int tab_grow(struct fc_tmpl_store *e)
 	return 0;
 }
 
-void tmpl_session_delete(struct fc_tmpl_store *e, size_t i)
+void tmpl_session_delete(struct fc_tmpl_store *e, size_t i, uint64_t *giveup_reason)
 {
 	size_t mask = e->captab - 1, j = i;
+	struct fc_tmpl_session *s = e->tab[i];
 
-	tmpl_session_free(e->tab[i]);
+	while (s->held_head)
+		tmpl_held_drop_oldest(e, s, giveup_reason);
+	lru_unlink(e, s);
+	/* what is left: the session, its templates, arrays and tables */
+	tmpl_mem_release(e, s, s->mem);
+	tmpl_session_free(s);
 	e->tab[i] = NULL;
 	e->ntab--;
 	/* Move back every later entry of the run whose home slot is not in
@@ -127,12 +161,47 @@ static struct fc_tmpl_session *session_lookup(struct fc_tmpl_store *e,
 	return NULL;
 }
 
+/* Slot of session s (it is in the table). */
+static size_t session_slot(const struct fc_tmpl_store *e, const struct fc_tmpl_session *s)
+{
+	size_t i = s->hash & (e->captab - 1);
+
+	while (e->tab[i] != s)
+		i = (i + 1) & (e->captab - 1);
+	return i;
+}
+
+bool tmpl_session_evict_lru(struct fc_tmpl_store *e, const struct fc_tmpl_session *keep,
+			    uint64_t *reason)
+{
+	struct fc_tmpl_session *s = e->lru_tail;
+	struct fc_tmpl_event ev = {.kind = FC_TMPL_EV_SESSION_EVICTED};
+
+	if (s == keep && s)
+		s = s->lru_prev;
+	if (!s)
+		return false;
+	ev.key = &s->key;
+	ev.reason = reason == e->evict_cap ? "session_cap" : "memory";
+	ev.count = s->ntmpl;
+	(*reason)++;
+	*e->tmpl_evicted += s->ntmpl;
+	/* reported before it goes: the key lives in the session */
+	tmpl_report(e, &ev);
+	tmpl_session_delete(e, session_slot(e, s), e->giveup_evicted);
+	return true;
+}
+
 static struct fc_tmpl_session *session_create(struct fc_tmpl_store *e,
 					      const struct fc_tmpl_key *k, uint64_t hash,
 					      int *out_err)
 {
 	struct fc_tmpl_session *s;
 
+	/* a new exporter is never locked out: the idlest session makes room */
+	while (e->ntab >= e->max_sessions)
+		if (!tmpl_session_evict_lru(e, NULL, e->evict_cap))
+			break;
 	if (e->ntab >= e->max_sessions) {
 		(*e->sess_cap)++;
 		*out_err = FC_ELIMIT;
@@ -143,16 +212,25 @@ static struct fc_tmpl_session *session_create(struct fc_tmpl_store *e,
 		*out_err = FC_ENOMEM;
 		return NULL;
 	}
+	if (tmpl_mem_reserve(e, NULL, sizeof(*s), true) != 0) {
+		(*e->sess_memory)++;
+		*out_err = FC_ELIMIT;
+		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
+		tmpl_mem_release(e, NULL, sizeof(*s));
 		(*e->sess_nomem)++;
 		*out_err = FC_ENOMEM;
 		return NULL;
 	}
+	s->store = e;
 	s->key = *k;
 	s->hash = hash;
+	s->mem = sizeof(*s); /* reserved for the store above, now the session's */
 	tab_insert(e->tab, e->captab, s);
 	e->ntab++;
+	lru_push_front(e, s);
 	return s;
 }
 
@@ -171,9 +249,19 @@ struct fc_tmpl_session *fc_tmpl_session_get(struct fc_tmpl_store *e,
 	if (!s)
 		s = session_create(e, &k, hash, &err);
 	if (!s) {
-		tmpl_event(e, FC_TMPL_EV_SESSION_REFUSED, &k, 0, false, err);
+		struct fc_tmpl_event ev = {
+			.kind = FC_TMPL_EV_SESSION_REFUSED, .key = &k, .err = err,
+			.reason = err == FC_ENOMEM ? "nomem"
+				  : e->ntab >= e->max_sessions ? "session_cap" : "memory",
+		};
+
+		tmpl_report(e, &ev);
 		*out_err = err;
 		return NULL;
+	}
+	if (e->lru_head != s) {
+		lru_unlink(e, s);
+		lru_push_front(e, s);
 	}
 	s->last_ns = now_ns;
 	return s;
@@ -186,7 +274,7 @@ size_t fc_tmpl_session_count(const struct fc_tmpl_store *e)
 
 size_t fc_tmpl_session_bytes(const struct fc_tmpl_session *s)
 {
-	return s->tmpl_bytes + s->held_bytes;
+	return s->mem;
 }
 
 void fc_tmpl_visit(const struct fc_tmpl_store *e,

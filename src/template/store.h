@@ -17,6 +17,16 @@
  * held data set given up is counted in the metrics registry, and reported
  * as an event (struct fc_tmpl_hooks) for the caller to log.
  *
+ * Bounded and self-healing: one memory budget (template_memory, split
+ * evenly between the workers' stores) covers sessions, templates, options
+ * state and held data, counted in bytes as they are allocated. When a new
+ * session meets the session cap, or anything but held data meets the
+ * budget, the least recently used session (by datagram) is evicted with
+ * its templates and held data, so a burst of one-off sessions can never
+ * lock a new exporter out; held data only ever displaces older held data.
+ * Every eviction and refusal is counted and reported; freed memory is
+ * handed back to the system (malloc_trim) on the next expiry pass.
+ *
  * The store treats a template's fields as opaque: the decoder resolves
  * them to its IE table (f[].ie) before fc_tmpl_add, and the hooks' resolve
  * function does it for templates read from the persistence file.
@@ -27,18 +37,17 @@
  * persistence format).
  *
  * Persistence (cfg->template_file): templates and sampling state are written
- * to a private binary format (magic "FCTMPL01", big-endian) via a temporary
- * file + rename, and read back at start with the bounded cursor.
+ * to a private binary format (magic "FCTMPL02", big-endian, length and
+ * checksum; file.c) via a temporary file + rename, and read back at start
+ * with the bounded cursor. A file that fails any check is refused whole,
+ * renamed PATH.bad-<unix time> and reported; temporary files of a killed
+ * save are removed at start. With several workers each saves PATH.wN (N:
+ * its index) and every worker loads PATH and all PATH.wN at start.
  *
  * Ownership: the engine owns every template, session and held buffer; the
  * pointers it returns stay valid until the next call that adds, withdraws,
  * expires or frees (interface-name strings until the next options record of
  * that session). Never logs. Thread affinity: one pipeline thread.
- *
- * Room for an eviction policy and a memory budget (later): sessions sit in
- * an open-addressing table with backward-shift deletion (no rebuild, no
- * allocation on delete), and each session counts the bytes it holds
- * (fc_tmpl_session_bytes).
  */
 #ifndef FC_TEMPLATE_CACHE_H
 #define FC_TEMPLATE_CACHE_H
@@ -52,6 +61,7 @@
 struct fc_config;
 struct fc_metrics;
 struct fc_ie; /* the decoder's IE table entry; opaque here */
+struct fc_tmpl_session;
 
 #define FC_TMPL_VARLEN 0xffffu /* IPFIX variable-length field (RFC 7011 §7) */
 #define FC_TMPL_IFNAME_MAX 64
@@ -77,7 +87,9 @@ struct fc_tmpl {
 
 /* Data set kept until its template arrives, with its message context. */
 struct fc_tmpl_held {
-	struct fc_tmpl_held *next;
+	struct fc_tmpl_held *next;              /* the session's list */
+	struct fc_tmpl_held *gprev, *gnext;     /* the store's list, oldest first */
+	struct fc_tmpl_session *owner;
 	uint16_t tmpl_id;
 	uint32_t len;
 	uint64_t recv_ns;
@@ -95,7 +107,6 @@ struct fc_tmpl_key {
 };
 
 struct fc_tmpl_store;
-struct fc_tmpl_session;
 
 /* What the store reports for the caller to log (it never logs itself). */
 enum fc_tmpl_event_kind {
@@ -105,15 +116,24 @@ enum fc_tmpl_event_kind {
 	FC_TMPL_EV_EXPIRED,       /* not refreshed within template_ttl */
 	FC_TMPL_EV_REFUSED,       /* template refused (err: reason) */
 	FC_TMPL_EV_SESSION_REFUSED, /* session refused (err: FC_ELIMIT / FC_ENOMEM) */
+	FC_TMPL_EV_SESSION_EVICTED, /* session evicted with its templates (reason) */
+	FC_TMPL_EV_HELD_GIVEN_UP,   /* held data given up for the memory budget */
+	FC_TMPL_EV_FILE_LOADED,     /* template file read (path, count: sessions) */
+	FC_TMPL_EV_FILE_REFUSED,    /* template file refused whole (path, moved_to, err) */
+	FC_TMPL_EV_FILE_STALE,      /* temporary file of a killed save removed (path) */
 	FC_TMPL_EV_COUNT,
 };
 
 struct fc_tmpl_event {
 	enum fc_tmpl_event_kind kind;
-	const struct fc_tmpl_key *key; /* borrowed for the call */
+	const struct fc_tmpl_key *key; /* borrowed for the call; NULL for file events */
 	uint16_t tmpl_id;              /* 0 for session events */
 	bool options;
 	int err;                       /* fc_err for the refusals, else 0 */
+	const char *reason;            /* refusals and evictions: the counter's reason label */
+	size_t count;                  /* evictions: templates; file loaded: sessions */
+	const char *path;              /* file events */
+	const char *moved_to;          /* FILE_REFUSED: where the file went (NULL: not moved) */
 };
 
 struct fc_tmpl_hooks {
@@ -125,11 +145,14 @@ struct fc_tmpl_hooks {
 };
 
 /* Creates the store and registers its counters; limits come from cfg (see
- * above). cfg, m and hooks->ctx must outlive it; hooks is copied. Loads
- * cfg->template_file when set (a missing file is not an error; a damaged
- * one is counted and ignored). NULL on ENOMEM. */
+ * above). cfg, m and hooks->ctx must outlive it; hooks is copied. With
+ * cfg->template_file: removes stale temporary files and loads the files
+ * (see above; a missing file is not an error; a damaged or foreign one is
+ * refused whole, moved aside, counted and reported). NULL on ENOMEM. */
 struct fc_tmpl_store *fc_tmpl_store_new(const struct fc_config *cfg, struct fc_metrics *m,
 					const struct fc_tmpl_hooks *hooks);
+/* Worker index (0..cfg->workers - 1): names the file this store saves. */
+void fc_tmpl_store_set_worker(struct fc_tmpl_store *e, unsigned worker);
 /* Frees everything, including held data (not counted: call finish first). */
 void fc_tmpl_store_free(struct fc_tmpl_store *e);
 
@@ -210,23 +233,33 @@ void fc_tmpl_expire(struct fc_tmpl_store *e, uint64_t now_ns);
 void fc_tmpl_finish(struct fc_tmpl_store *e);
 
 /* Writes / reads the persistence file (file.c). Return 0 or FC_ESYS /
- * FC_EMALFORMED / FC_ENOMEM / FC_EINVAL (path too long). load merges into
- * the current state; templates read are resolved with hooks.resolve. */
+ * FC_EMALFORMED / FC_EVERSION (not a template file, or another version) /
+ * FC_ENOMEM / FC_EINVAL (path too long). load checks the whole file
+ * before it changes anything (a refused file changes nothing), then
+ * merges it into the current state (a template the store already has
+ * announced later is kept); templates read are resolved with
+ * hooks.resolve. load_mem does the same on bytes in memory (the fuzz
+ * target). */
 int fc_tmpl_save(struct fc_tmpl_store *e, const char *path);
 int fc_tmpl_load(struct fc_tmpl_store *e, const char *path);
+int fc_tmpl_load_mem(struct fc_tmpl_store *e, const uint8_t *buf, size_t len);
 
 /* The limits the store works with (seconds and counts, as configured). */
 struct fc_tmpl_limits {
 	uint64_t max_sessions, max_templates, max_fields, hold_bytes;
 	uint64_t hold_seconds, ttl_seconds, save_seconds;
+	uint64_t memory_bytes; /* this store's share of template_memory */
 	bool ignore_port;
 };
 void fc_tmpl_store_limits(const struct fc_tmpl_store *e, struct fc_tmpl_limits *out);
 
 /* Introspection for tests, metrics and the /templates listing. */
 size_t fc_tmpl_session_count(const struct fc_tmpl_store *e);
-/* Bytes the session holds: templates plus held data (budget accounting). */
+/* Bytes accounted to the session: itself, its templates, options state
+ * and held data. */
 size_t fc_tmpl_session_bytes(const struct fc_tmpl_session *s);
+/* Bytes accounted to the whole store (never above its budget). */
+size_t fc_tmpl_store_memory(const struct fc_tmpl_store *e);
 
 /* Calls fn for every template of every session (session table order,
  * templates by id). Nothing may be added or removed from fn. */

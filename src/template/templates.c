@@ -47,21 +47,52 @@ static size_t tmpl_size(uint16_t nfields)
 	return sizeof(struct fc_tmpl) + (size_t)nfields * sizeof(struct fc_tmpl_field);
 }
 
-/* A copy of t for session s, its bytes accounted; NULL (counted and
- * reported) on ENOMEM. */
-static struct fc_tmpl *tmpl_copy(struct fc_tmpl_store *e, struct fc_tmpl_session *s,
-				 const struct fc_tmpl *t)
+/* The memory budget refused t even after evicting every other session. */
+static void refuse_memory(struct fc_tmpl_store *e, struct fc_tmpl_session *s,
+			  const struct fc_tmpl *t)
 {
-	struct fc_tmpl *c = malloc(tmpl_size(t->nfields));
+	struct fc_tmpl_event ev = {
+		.kind = FC_TMPL_EV_REFUSED, .key = &s->key, .tmpl_id = t->id,
+		.options = t->options, .err = FC_ELIMIT, .reason = "memory",
+	};
 
-	if (!c) {
-		(*e->rej_nomem)++;
-		tmpl_event(e, FC_TMPL_EV_REFUSED, &s->key, t->id, t->options, FC_ENOMEM);
+	(*e->rej_memory)++;
+	tmpl_report(e, &ev);
+}
+
+/* A copy of t for session s, its bytes accounted; NULL (counted and
+ * reported) when the budget or the allocator refuses it. */
+static struct fc_tmpl *tmpl_copy(struct fc_tmpl_store *e, struct fc_tmpl_session *s,
+				 const struct fc_tmpl *t, int *out_err)
+{
+	size_t n = tmpl_size(t->nfields);
+	struct fc_tmpl *c;
+
+	if (tmpl_mem_reserve(e, s, n, true) != 0) {
+		refuse_memory(e, s, t);
+		*out_err = FC_ELIMIT;
 		return NULL;
 	}
-	memcpy(c, t, tmpl_size(t->nfields));
-	s->tmpl_bytes += tmpl_size(t->nfields);
+	c = malloc(n);
+	if (!c) {
+		tmpl_mem_release(e, s, n);
+		(*e->rej_nomem)++;
+		tmpl_event(e, FC_TMPL_EV_REFUSED, &s->key, t->id, t->options, FC_ENOMEM);
+		*out_err = FC_ENOMEM;
+		return NULL;
+	}
+	memcpy(c, t, n);
+	s->tmpl_bytes += n;
 	return c;
+}
+
+static void tmpl_free(struct fc_tmpl_store *e, struct fc_tmpl_session *s, struct fc_tmpl *t)
+{
+	size_t n = tmpl_size(t->nfields);
+
+	s->tmpl_bytes -= n;
+	tmpl_mem_release(e, s, n);
+	free(t);
 }
 
 static bool tmpl_same(const struct fc_tmpl *a, const struct fc_tmpl *b)
@@ -81,6 +112,7 @@ int fc_tmpl_add(struct fc_tmpl_store *e, struct fc_tmpl_session *s, struct fc_tm
 	struct fc_tmpl *c;
 	uint32_t minlen = 0;
 	size_t i;
+	int err = 0;
 
 	if (t->nfields > e->max_fields) {
 		(*e->rej_fields)++;
@@ -115,11 +147,10 @@ int fc_tmpl_add(struct fc_tmpl_store *e, struct fc_tmpl_session *s, struct fc_tm
 			s->tmpl[i]->last_ns = now_ns;
 			return 0;
 		}
-		c = tmpl_copy(e, s, t);
+		c = tmpl_copy(e, s, t, &err);
 		if (!c)
-			return FC_ENOMEM;
-		s->tmpl_bytes -= tmpl_size(s->tmpl[i]->nfields);
-		free(s->tmpl[i]);
+			return err;
+		tmpl_free(e, s, s->tmpl[i]);
 		s->tmpl[i] = c;
 		(*e->replaced)++;
 		tmpl_event(e, FC_TMPL_EV_CHANGED, &s->key, t->id, t->options, 0);
@@ -132,9 +163,16 @@ int fc_tmpl_add(struct fc_tmpl_store *e, struct fc_tmpl_session *s, struct fc_tm
 	}
 	if (s->ntmpl == s->captmpl) {
 		size_t ncap = s->captmpl ? s->captmpl * 2 : 8;
-		struct fc_tmpl **n = realloc(s->tmpl, ncap * sizeof(*n));
+		size_t more = (ncap - s->captmpl) * sizeof(*s->tmpl);
+		struct fc_tmpl **n;
 
+		if (tmpl_mem_reserve(e, s, more, true) != 0) {
+			refuse_memory(e, s, t);
+			return FC_ELIMIT;
+		}
+		n = realloc(s->tmpl, ncap * sizeof(*n));
 		if (!n) {
+			tmpl_mem_release(e, s, more);
 			(*e->rej_nomem)++;
 			tmpl_event(e, FC_TMPL_EV_REFUSED, &s->key, t->id, t->options, FC_ENOMEM);
 			return FC_ENOMEM;
@@ -142,9 +180,9 @@ int fc_tmpl_add(struct fc_tmpl_store *e, struct fc_tmpl_session *s, struct fc_tm
 		s->tmpl = n;
 		s->captmpl = ncap;
 	}
-	c = tmpl_copy(e, s, t);
+	c = tmpl_copy(e, s, t, &err);
 	if (!c)
-		return FC_ENOMEM;
+		return err;
 	memmove(&s->tmpl[i + 1], &s->tmpl[i], (s->ntmpl - i) * sizeof(*s->tmpl));
 	s->tmpl[i] = c;
 	s->ntmpl++;
@@ -155,9 +193,7 @@ int fc_tmpl_add(struct fc_tmpl_store *e, struct fc_tmpl_session *s, struct fc_tm
 
 void tmpl_remove_at(struct fc_tmpl_store *e, struct fc_tmpl_session *s, size_t i)
 {
-	(void)e;
-	s->tmpl_bytes -= tmpl_size(s->tmpl[i]->nfields);
-	free(s->tmpl[i]);
+	tmpl_free(e, s, s->tmpl[i]);
 	memmove(&s->tmpl[i], &s->tmpl[i + 1], (s->ntmpl - i - 1) * sizeof(*s->tmpl));
 	s->ntmpl--;
 }

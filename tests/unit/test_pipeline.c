@@ -386,6 +386,7 @@ START_TEST(option_defaults_reach_the_engine)
 		{"template-max-fields", l.template_max_fields},
 		{"hold-bytes", l.hold_bytes},
 		{"hold-seconds", l.hold_seconds},
+		{"template-memory", l.template_memory},
 		{"sflow-max-samples", l.sflow_max_samples},
 		{"sflow-max-records", l.sflow_max_records},
 	};

@@ -210,9 +210,15 @@ START_TEST(cap_templates_and_sessions)
 	ipfix_end(&p);
 	ck_assert_int_eq(tctx_feed(&t, &p, 1, 1000, T0), FC_ELIMIT);
 	ck_assert_uint_eq(metric(&t, "templates_rejected_total", "reason=\"template_cap\""), 1);
-	ck_assert_int_eq(tctx_feed(&t, &p, 2, 1000, T0), FC_ELIMIT);
+	/* a second exporter past the session cap evicts the idlest session
+	 * rather than being locked out (its own 257 still meets the template cap) */
+	ck_assert_int_eq(tctx_feed(&t, &p, 2, 1000, T0 + SEC), FC_ELIMIT);
 	ck_assert_uint_eq(metric(&t, "template_sessions_rejected_total", "reason=\"session_cap\""),
+			  0);
+	ck_assert_uint_eq(metric(&t, "template_sessions_evicted_total", "reason=\"session_cap\""),
 			  1);
+	ck_assert_uint_eq(metric(&t, "templates_evicted_total", NULL), 1);
+	ck_assert_uint_eq(metric(&t, "templates_rejected_total", "reason=\"template_cap\""), 2);
 	tctx_fini(&t);
 }
 END_TEST
