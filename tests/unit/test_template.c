@@ -6,9 +6,16 @@
  * held before its template (released, aged out, over the byte cap, given up
  * at exit, holding off), persistence, sequence accounting (also after held
  * data is released); and the session table itself (deletion keeps every
- * other session reachable).
+ * other session reachable). Bounded state: a burst of one-off sessions
+ * never locks a new exporter out (LRU eviction), the memory budget holds
+ * under a flood of wide templates and held data, and everything accounted
+ * is given back. The template file: damaged, truncated, foreign and
+ * half-good files refused whole and moved aside, stale temporary files
+ * removed, several files merged.
  */
+#include <dirent.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nfx_build.h"
@@ -530,6 +537,483 @@ START_TEST(session_table_delete_keeps_the_rest)
 }
 END_TEST
 
+
+static uint64_t ipfix_flows(struct tctx *t)
+{
+	return metric(t, "flows_decoded_total", "proto=\"ipfix\"");
+}
+
+/* n records of template 256 in one message. */
+static void msg_data_n(struct pkt *p, uint32_t domain, uint32_t seq, unsigned n)
+{
+	size_t s;
+
+	ipfix_header(p, 1700000000, seq, domain);
+	s = set_begin(p, 256);
+	for (unsigned i = 0; i < n; i++)
+		rec256(p, (uint16_t)i, 100);
+	set_end(p, s);
+	ipfix_end(p);
+}
+
+/* A new exporter announces its template, then sends 30,000 flows. */
+static void new_exporter_decodes_all(struct tctx *t, uint8_t host, uint64_t now)
+{
+	struct pkt p;
+	uint64_t before = ipfix_flows(t);
+
+	msg_tmpl(&p, 1);
+	ck_assert_int_eq(tctx_feed(t, &p, host, 4739, now), 0);
+	msg_data_n(&p, 1, 0, 100); /* built once (Check asserts on every byte) */
+	for (unsigned i = 0; i < 300; i++) {
+		uint32_t seq = i * 100;
+
+		p.b[8] = (uint8_t)(seq >> 24);
+		p.b[9] = (uint8_t)(seq >> 16);
+		p.b[10] = (uint8_t)(seq >> 8);
+		p.b[11] = (uint8_t)seq;
+		if (tctx_feed(t, &p, host, 4739, now) != 0)
+			ck_abort_msg("message %u refused", i);
+	}
+	ck_assert_uint_eq(ipfix_flows(t) - before, 30000);
+}
+
+/* Issue 9: a burst of 8,192 one-off template sessions (the default session
+ * cap) used to lock every later exporter out, until a day after the
+ * burst's templates had expired. The idlest session now makes room. */
+START_TEST(burst_never_locks_out_a_new_exporter)
+{
+	struct tctx t;
+	struct pkt p;
+
+	tctx_init(&t); /* the binary's defaults: 8192 sessions, TTL 1800 s */
+	msg_tmpl(&p, 1);
+	for (unsigned i = 0; i < 8192; i++)
+		if (tctx_feed(&t, &p, 1, (uint16_t)(10000 + i), T0) != 0)
+			ck_abort_msg("burst session %u refused", i);
+	ck_assert_uint_eq(fc_tmpl_session_count(fc_decoder_templates(t.d)), 8192);
+	/* right after the burst */
+	new_exporter_decodes_all(&t, 2, T0 + SEC);
+	ck_assert_uint_eq(metric(&t, "template_sessions_evicted_total", "reason=\"session_cap\""),
+			  1);
+	ck_assert_uint_eq(metric(&t, "template_sessions_rejected_total", "reason=\"session_cap\""),
+			  0);
+	/* after the burst's templates expired */
+	fc_decoder_tick(t.d, T0 + 3600 * SEC);
+	ck_assert_uint_ge(metric(&t, "templates_expired_total", NULL), 8191);
+	new_exporter_decodes_all(&t, 3, T0 + 3601 * SEC);
+	ck_assert_uint_eq(fc_tmpl_session_count(fc_decoder_templates(t.d)), 8192);
+	tctx_fini(&t);
+}
+END_TEST
+
+/* IPFIX template id with n one-byte fields (paddingOctets, IE 210). */
+static void wide_tmpl(struct pkt *p, uint16_t id, unsigned n)
+{
+	size_t s = set_begin(p, 2);
+
+	p16(p, id);
+	p16(p, n);
+	for (unsigned i = 0; i < n; i++) {
+		p16(p, 210);
+		p16(p, 1);
+	}
+	set_end(p, s);
+}
+
+/* Issue 9: one budget for templates, options state and held data. A flood
+ * of 2,000 sessions, each with a 512-field template (~8 KB) and 4 KB held
+ * for a template that never comes, against a 1 MiB budget: the accounted
+ * total never exceeds it, the excess is given up and evicted (counted),
+ * a new exporter still decodes, and all of it is given back. */
+START_TEST(memory_budget_under_a_flood)
+{
+	const size_t budget = 1u << 20;
+	const struct fc_tmpl_store *st;
+	struct tctx t;
+	struct pkt p;
+	size_t peak = 0, set;
+
+	tctx_zero(&t);
+	t.cfg.template_memory = budget;
+	tctx_start(&t);
+	st = fc_decoder_templates(t.d);
+	ipfix_header(&p, 1700000000, 0, 1);
+	wide_tmpl(&p, 256, 512);
+	set = set_begin(&p, 999); /* its template never comes: held */
+	for (unsigned k = 0; k < 1000; k++)
+		p32(&p, k);
+	set_end(&p, set);
+	ipfix_end(&p);
+	for (unsigned i = 0; i < 2000; i++) {
+		tctx_feed(&t, &p, (uint8_t)(1 + i % 200), (uint16_t)(2000 + i / 200),
+			  T0 + i * 1000000ull);
+		if (fc_tmpl_store_memory(st) > budget ||
+		    metric(&t, "template_memory_bytes", NULL) != fc_tmpl_store_memory(st))
+			ck_abort_msg("after %u: %zu bytes accounted, gauge %llu, budget %zu", i,
+				     fc_tmpl_store_memory(st),
+				     (unsigned long long)metric(&t, "template_memory_bytes", NULL),
+				     budget);
+		if (fc_tmpl_store_memory(st) > peak)
+			peak = fc_tmpl_store_memory(st);
+	}
+	ck_assert_uint_gt(peak, budget - 16384); /* the budget was used, not a smaller cap */
+	ck_assert_uint_gt(metric(&t, "data_sets_given_up_total", "reason=\"memory\""), 0);
+	ck_assert_uint_gt(metric(&t, "template_sessions_evicted_total", "reason=\"memory\""), 0);
+	ck_assert_uint_gt(metric(&t, "templates_evicted_total", NULL), 0);
+	ck_assert_uint_lt(fc_tmpl_session_count(st), 2000);
+	/* a new exporter is not locked out by the full budget */
+	msg_tmpl(&p, 1);
+	tctx_feed(&t, &p, 250, 4739, T0 + 3 * SEC);
+	msg_data(&p, 1, 0, 4242);
+	ck_assert_int_eq(tctx_feed(&t, &p, 250, 4739, T0 + 3 * SEC), 0);
+	ck_assert_int_eq(t.n, 1);
+	ck_assert_uint_le(fc_tmpl_store_memory(st), budget);
+	/* everything given back once it has all expired */
+	fc_decoder_tick(t.d, T0 + 3 * 86400 * SEC);
+	ck_assert_uint_eq(fc_tmpl_session_count(st), 0);
+	ck_assert_uint_eq(fc_tmpl_store_memory(st), 0);
+	ck_assert_uint_eq(metric(&t, "template_memory_bytes", NULL), 0);
+	tctx_fini(&t);
+}
+END_TEST
+
+/* Held data alone never evicts a session with templates. */
+START_TEST(memory_held_data_never_evicts)
+{
+	struct tctx t;
+	struct pkt p;
+
+	tctx_zero(&t);
+	t.cfg.template_memory = 64 * 1024;
+	tctx_start(&t);
+	size_t s;
+
+	msg_tmpl(&p, 1);
+	tctx_feed(&t, &p, 1, 1000, T0);
+	ipfix_header(&p, 1700000000, 0, 1);
+	s = set_begin(&p, 999);
+	for (unsigned k = 0; k < 500; k++)
+		p32(&p, k);
+	set_end(&p, s);
+	ipfix_end(&p);
+	for (unsigned i = 0; i < 200; i++) {
+		tctx_feed(&t, &p, 2, (uint16_t)(3000 + i % 4), T0 + SEC);
+		if (fc_tmpl_store_memory(fc_decoder_templates(t.d)) > 64 * 1024)
+			ck_abort_msg("over the budget after %u", i);
+	}
+	ck_assert_uint_gt(metric(&t, "data_sets_given_up_total", "reason=\"memory\""), 0);
+	ck_assert_uint_eq(metric(&t, "template_sessions_evicted_total", "reason=\"memory\""), 0);
+	msg_data(&p, 1, 0, 7);
+	tctx_feed(&t, &p, 1, 1000, T0 + 2 * SEC);
+	ck_assert_int_eq(t.n, 1);
+	tctx_fini(&t);
+}
+END_TEST
+
+/* --- the template file --- */
+
+struct tdir {
+	char dir[64];
+	char path[128];
+};
+
+static void tdir_make(struct tdir *d)
+{
+	strcpy(d->dir, "/tmp/fc_tmplfile_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(d->dir));
+	snprintf(d->path, sizeof(d->path), "%s/templates", d->dir);
+}
+
+static void tdir_remove(struct tdir *d)
+{
+	DIR *dir = opendir(d->dir);
+	struct dirent *de;
+	char full[512];
+
+	while (dir && (de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(full, sizeof(full), "%s/%s", d->dir, de->d_name) < (int)sizeof(full))
+			unlink(full);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(d->dir);
+}
+
+/* Name of the one entry starting with prefix (empty when none); count. */
+static int tdir_find(const struct tdir *d, const char *prefix, char *out, size_t len)
+{
+	DIR *dir = opendir(d->dir);
+	struct dirent *de;
+	int n = 0;
+
+	out[0] = '\0';
+	while (dir && (de = readdir(dir)) != NULL) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		if (snprintf(out, len, "%s/%s", d->dir, de->d_name) < (int)len)
+			n++;
+	}
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+static size_t read_all(const char *path, uint8_t *buf, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, cap, f);
+	fclose(f);
+	return n;
+}
+
+static void write_all(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Saves template 256 of exporter host (port 1000, domain 1) to path. */
+static void save_one(const char *path, uint8_t host, unsigned workers, unsigned worker)
+{
+	struct tctx t;
+	struct pkt p;
+
+	tctx_zero(&t);
+	t.cfg.template_file = strdup(path);
+	t.cfg.workers = workers;
+	tctx_start(&t);
+	fc_decoder_set_worker(t.d, worker);
+	msg_tmpl(&p, 1);
+	tctx_feed(&t, &p, host, 1000, T0);
+	fc_decoder_finish(t.d);
+	ck_assert_uint_eq(metric(&t, "template_file_saves_total", NULL), 1);
+	tctx_fini(&t);
+}
+
+/* Starts on path; returns flows decoded from a data message of host
+ * (0: its template was not loaded). Counters through *out_refused. */
+static int start_and_decode(const char *path, uint8_t host, unsigned workers,
+			    uint64_t *out_refused, uint64_t *out_loaded)
+{
+	struct tctx t;
+	struct pkt p;
+	int n;
+
+	tctx_zero(&t);
+	t.cfg.template_file = strdup(path);
+	t.cfg.workers = workers;
+	tctx_start(&t);
+	msg_data(&p, 1, 0, 4242);
+	tctx_feed(&t, &p, host, 1000, T0 + SEC);
+	n = t.n;
+	*out_refused = metric(&t, "template_file_refused_total", NULL);
+	*out_loaded = metric(&t, "template_file_loads_total", NULL);
+	fc_decoder_finish(t.d);
+	tctx_fini(&t);
+	return n;
+}
+
+enum damage { FLIP, HALF, APPEND, FOREIGN, OTHER_VERSION, HALF_GOOD_V1, N_DAMAGE };
+
+/* Issue 9: a damaged or foreign file is refused whole (nothing of it is
+ * used), counted, moved aside as PATH.bad-<time> with its bytes intact,
+ * and the next save writes a fresh PATH instead of overwriting it. */
+START_TEST(file_refused_whole_and_moved_aside)
+{
+	int kind = _i;
+	struct tdir d;
+	uint8_t good[4096], bad[8192], kept[8192];
+	size_t n, bn = 0;
+	char aside[256];
+	uint64_t refused, loaded;
+
+	tdir_make(&d);
+	save_one(d.path, 1, 1, 0);
+	n = read_all(d.path, good, sizeof(good));
+	ck_assert_uint_gt(n, 20);
+	ck_assert_int_eq(memcmp(good, "FCTMPL02", 8), 0);
+	memcpy(bad, good, n);
+	switch (kind) {
+	case FLIP:
+		bad[n / 2] ^= 0x20; /* one bit in the body */
+		bn = n;
+		break;
+	case HALF:
+		bn = n / 2;
+		break;
+	case APPEND:
+		bad[n] = 0;
+		bn = n + 1;
+		break;
+	case FOREIGN:
+		srand(9);
+		for (bn = 0; bn < 4096; bn++)
+			bad[bn] = (uint8_t)rand();
+		break;
+	case OTHER_VERSION:
+		bad[7] = '9';
+		bn = n;
+		break;
+	case HALF_GOOD_V1:
+		/* version 01 has no checksum: a good session followed by a
+		 * damaged one must not be half applied */
+		memcpy(bad, "FCTMPL01", 8);
+		memcpy(bad + 8, good + 12, n - 20 - 1); /* the body without 'E' */
+		bn = 8 + n - 21;
+		memcpy(bad + bn, "S\x0a\x04\x01\x02", 5);
+		bn += 5;
+		break;
+	}
+	write_all(d.path, bad, bn);
+	ck_assert_int_eq(start_and_decode(d.path, 1, 1, &refused, &loaded), 0);
+	ck_assert_uint_eq(refused, 1);
+	ck_assert_uint_eq(loaded, 0);
+	/* moved aside, bytes intact, a fresh file saved beside it */
+	ck_assert_int_eq(tdir_find(&d, "templates.bad-", aside, sizeof(aside)), 1);
+	ck_assert_uint_eq(read_all(aside, kept, sizeof(kept)), bn);
+	ck_assert_int_eq(memcmp(kept, bad, bn), 0);
+	ck_assert_int_eq(access(d.path, F_OK), 0);
+	ck_assert_int_eq(start_and_decode(d.path, 1, 1, &refused, &loaded), 0);
+	ck_assert_uint_eq(refused, 0);
+	ck_assert_uint_eq(loaded, 1);
+	ck_assert_int_eq(tdir_find(&d, "templates.bad-", aside, sizeof(aside)), 1);
+	tdir_remove(&d);
+}
+END_TEST
+
+/* The same file cut at every length: refused each time, never half used. */
+START_TEST(file_truncated_at_every_length)
+{
+	struct tdir d;
+	uint8_t good[4096];
+	size_t n;
+	char aside[256];
+	uint64_t refused, loaded;
+
+	tdir_make(&d);
+	save_one(d.path, 1, 1, 0);
+	n = read_all(d.path, good, sizeof(good));
+	for (size_t cut = 0; cut < n; cut++) {
+		write_all(d.path, good, cut);
+		ck_assert_int_eq(start_and_decode(d.path, 1, 1, &refused, &loaded), 0);
+		ck_assert_msg(refused == 1 && loaded == 0, "cut at %zu: accepted", cut);
+		ck_assert_int_eq(tdir_find(&d, "templates.bad-", aside, sizeof(aside)), 1);
+		unlink(aside);
+	}
+	write_all(d.path, good, n);
+	ck_assert_int_eq(start_and_decode(d.path, 1, 1, &refused, &loaded), 1);
+	ck_assert_uint_eq(loaded, 1);
+	tdir_remove(&d);
+}
+END_TEST
+
+/* Temporary files of a killed save go at start; nothing else does. */
+START_TEST(file_stale_temporaries_removed)
+{
+	struct tdir d;
+	char path[256], found[256];
+	uint8_t junk[4096];
+	struct tctx t;
+	static const char *const stale[] = {".tmp-Ab3dE9", ".w1.tmp-x0X0x0"};
+	static const char *const keep[] = {".backup", ".tmp-short", ".notes.txt", ".Ab3dE9"};
+
+	tdir_make(&d);
+	memset(junk, 0x5a, sizeof(junk));
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s%s", d.path, stale[i]);
+		write_all(path, junk, sizeof(junk));
+	}
+	/* a temporary of the former naming (PATH.XXXXXX) that is ours */
+	snprintf(path, sizeof(path), "%s.Q1w2E3", d.path);
+	write_all(path, "FCTMPL01S", 9);
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s%s", d.path, keep[i]);
+		write_all(path, junk, sizeof(junk));
+	}
+	tctx_zero(&t);
+	t.cfg.template_file = strdup(d.path);
+	tctx_start(&t);
+	ck_assert_uint_eq(metric(&t, "template_file_stale_removed_total", NULL), 3);
+	ck_assert_uint_eq(metric(&t, "template_file_refused_total", NULL), 0);
+	tctx_fini(&t);
+	ck_assert_int_eq(tdir_find(&d, "templates.tmp-A", found, sizeof(found)), 0);
+	ck_assert_int_eq(tdir_find(&d, "templates.w1.tmp-", found, sizeof(found)), 0);
+	ck_assert_int_eq(tdir_find(&d, "templates.Q1w2E3", found, sizeof(found)), 0);
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s%s", d.path, keep[i]);
+		ck_assert_msg(access(path, F_OK) == 0, "%s removed", keep[i]);
+	}
+	tdir_remove(&d);
+}
+END_TEST
+
+/* Several workers: each saves PATH.wN, every worker loads all files (an
+ * exporter may land on another worker after a restart), and the files of
+ * a former worker count are merged in and then removed. */
+START_TEST(file_per_worker_merged_at_start)
+{
+	struct tdir d, src;
+	char w0[160], w5[160], w1[160], name[160];
+	uint64_t refused, loaded;
+
+	tdir_make(&d);
+	tdir_make(&src); /* each file written alone, then put in place */
+	snprintf(w0, sizeof(w0), "%s.w0", d.path);
+	snprintf(w1, sizeof(w1), "%s.w1", d.path);
+	snprintf(w5, sizeof(w5), "%s.w5", d.path);
+	save_one(src.path, 1, 2, 0); /* worker 0 of 2: exporter 1 */
+	snprintf(name, sizeof(name), "%s.w0", src.path);
+	ck_assert_int_ne(access(src.path, F_OK), 0);
+	ck_assert_int_eq(rename(name, w0), 0);
+	save_one(src.path, 2, 6, 5); /* worker 5 of a former 6: exporter 2 */
+	snprintf(name, sizeof(name), "%s.w5", src.path);
+	ck_assert_int_eq(rename(name, w5), 0);
+	save_one(src.path, 3, 1, 0); /* a former single worker: exporter 3 */
+	ck_assert_int_eq(rename(src.path, d.path), 0);
+	tdir_remove(&src);
+	/* worker 1 of 2 starts with all three files (then its own too): every
+	 * exporter decodes */
+	for (uint8_t host = 1; host <= 3; host++) {
+		struct tctx t;
+		struct pkt p;
+
+		tctx_zero(&t);
+		t.cfg.template_file = strdup(d.path);
+		t.cfg.workers = 2;
+		tctx_start(&t);
+		fc_decoder_set_worker(t.d, 1);
+		ck_assert_uint_eq(metric(&t, "template_file_loads_total", NULL), host == 1 ? 3 : 4);
+		msg_data(&p, 1, 0, 4242);
+		tctx_feed(&t, &p, host, 1000, T0 + SEC);
+		ck_assert_int_eq(t.n, 1);
+		fc_decoder_finish(t.d); /* worker 1 saves PATH.w1, removes nothing */
+		tctx_fini(&t);
+	}
+	ck_assert_int_eq(access(w1, F_OK), 0);
+	ck_assert_int_eq(access(w5, F_OK), 0);
+	/* worker 0's first save removes the former count's files */
+	ck_assert_int_eq(start_and_decode(d.path, 2, 2, &refused, &loaded), 1);
+	ck_assert_int_ne(access(w5, F_OK), 0);
+	ck_assert_int_ne(access(d.path, F_OK), 0);
+	ck_assert_int_eq(access(w0, F_OK), 0);
+	/* what they held lives on in the current files */
+	for (uint8_t host = 1; host <= 3; host++) {
+		ck_assert_int_eq(start_and_decode(d.path, host, 2, &refused, &loaded), 1);
+		ck_assert_uint_eq(loaded, 2);
+	}
+	tdir_remove(&d);
+}
+END_TEST
+
 static Suite *template_suite(void)
 {
 	Suite *s = suite_create("template");
@@ -557,6 +1041,16 @@ static Suite *template_suite(void)
 	tc = tcase_create("persistence");
 	tcase_add_test(tc, persistence);
 	tcase_add_test(tc, persistence_damaged_file);
+	tcase_add_loop_test(tc, file_refused_whole_and_moved_aside, 0, N_DAMAGE);
+	tcase_add_test(tc, file_truncated_at_every_length);
+	tcase_add_test(tc, file_stale_temporaries_removed);
+	tcase_add_test(tc, file_per_worker_merged_at_start);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("bounded");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, burst_never_locks_out_a_new_exporter);
+	tcase_add_test(tc, memory_budget_under_a_flood);
+	tcase_add_test(tc, memory_held_data_never_evicts);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sequence");
 	tcase_add_test(tc, sequence_v9_packets);
