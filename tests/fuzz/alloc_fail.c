@@ -12,17 +12,23 @@
  * sanitizer build (CI: address,undefined with leak detection) fails it on
  * any leak or bad access.
  *
- * Usage: alloc_fail raw|seq FILE...
+ * Usage: alloc_fail raw|seq|file FILE...
  *   raw: the file is one datagram (corpora nf5, nfv9, ipfix, sflow), fed
  *        twice from one exporter and once from another, with a tick between;
  *   seq: the fuzz_pipeline format, [ctl:1][advance_s:1][len:2 BE][bytes]...
+ *   file: the fuzz_tmplfile format ([mode:1][bytes], mode bit 0: a body to
+ *        frame with a correct checksum), written as the --template-file the
+ *        pipeline loads at start (refused, moved aside, or merged) and saves
+ *        at the end; in a fresh directory per run.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "fc/cursor.h"
 #include "fc/dgram.h"
@@ -124,6 +130,68 @@ static void run_seq(struct fc_pipeline *p, const uint8_t *data, size_t size)
 	}
 }
 
+static void put_be(uint8_t *out, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		out[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+/* Writes the template file of a "file" input into a fresh directory
+ * (before any allocation is made to fail); path receives its name. */
+static void write_template_file(const uint8_t *data, size_t len, char *dir, char *path)
+{
+	uint8_t head[12], sum[8];
+	FILE *f;
+
+	strcpy(dir, "/tmp/fc_allocfail_XXXXXX");
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, 4096, "%s/templates", dir);
+	f = fopen(path, "wb");
+	if (!f || len == 0)
+		abort();
+	if (data[0] & 1) {
+		uint64_t h;
+
+		memcpy(head, "FCTMPL02", 8);
+		put_be(head + 8, len - 1, 4);
+		/* the checksum covers header and body: hashed as one buffer */
+		{
+			uint8_t *all = __real_malloc(12 + len);
+
+			if (!all)
+				abort();
+			memcpy(all, head, 12);
+			memcpy(all + 12, data + 1, len - 1);
+			h = fc_hash(FC_HASH_SEED, all, 12 + len - 1);
+			free(all);
+		}
+		put_be(sum, h, 8);
+		fwrite(head, 1, 12, f);
+		fwrite(data + 1, 1, len - 1, f);
+		fwrite(sum, 1, 8, f);
+	} else {
+		fwrite(data + 1, 1, len - 1, f);
+	}
+	if (fclose(f) != 0)
+		abort();
+}
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char full[4352];
+
+	while (d && (de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    snprintf(full, sizeof(full), "%s/%s", dir, de->d_name) < (int)sizeof(full))
+			unlink(full);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
 /* One run of the worker path over the input; returns the allocations made. */
 static unsigned long run_once(const char *kind, const uint8_t *data, size_t len,
 			      unsigned long fail)
@@ -133,7 +201,8 @@ static unsigned long run_once(const char *kind, const uint8_t *data, size_t len,
 	struct fc_config cfg;
 	struct fc_metrics *m;
 	struct fc_pipeline *p = __real_malloc(sizeof(*p));
-	char err[512], path[2][4096];
+	char err[512], path[2][4096], tdir[64], tfile[4096];
+	bool file = !strcmp(kind, "file");
 	unsigned long made;
 
 	if (!p)
@@ -154,13 +223,18 @@ static unsigned long run_once(const char *kind, const uint8_t *data, size_t len,
 			*field = strdup(path[i]);
 		}
 	}
+	if (file) {
+		write_template_file(data, len, tdir, tfile);
+		cfg.template_file = strdup(tfile);
+		cfg.template_memory = 16384;
+	}
 	n_allocs = 0;
 	fail_at = fail;
 	m = fc_metrics_new();
 	if (m && fc_pipeline_init(p, &cfg, m, NULL, 0, err, sizeof(err)) == 0) {
 		if (!strcmp(kind, "raw"))
 			run_raw(p, data, len);
-		else
+		else if (!file)
 			run_seq(p, data, len);
 		fc_pipeline_finish(p);
 	}
@@ -171,6 +245,8 @@ static unsigned long run_once(const char *kind, const uint8_t *data, size_t len,
 	fc_metrics_free(m);
 	fc_config_fini(&cfg);
 	free(p);
+	if (file)
+		remove_dir(tdir);
 	return made;
 }
 
@@ -199,8 +275,9 @@ static uint8_t *read_file(const char *path, size_t *out_len)
 
 int main(int argc, char **argv)
 {
-	if (argc < 3 || (strcmp(argv[1], "raw") && strcmp(argv[1], "seq"))) {
-		fprintf(stderr, "usage: %s raw|seq FILE...\n", argv[0]);
+	if (argc < 3 || (strcmp(argv[1], "raw") && strcmp(argv[1], "seq") &&
+			  strcmp(argv[1], "file"))) {
+		fprintf(stderr, "usage: %s raw|seq|file FILE...\n", argv[0]);
 		return 2;
 	}
 	(void)fc_log_set_level("error"); /* the refusals are expected here */
