@@ -16,6 +16,9 @@ flow must be decoded at once (every worker loaded every file), nothing held
 for a missing template, the planted temporary removed (and logged), and the
 third worker's file PATH.w2 saved at exit.
 
+Run 3: 4 KiB of random bytes over PATH.w0: refused whole, logged, moved
+aside as PATH.w0.bad-<time> byte for byte, and a fresh PATH.w0 saved.
+
 Checked through the JSON output (one line per flow) and the final counters
 the collector prints on exit. Loopback only; every process is stopped by
 PID, also on failure. Exit 0 pass, 1 fail.
@@ -223,6 +226,31 @@ def main():
             want_per = {"10.0.0.%d" % (i + 1): MESSAGES * RECORDS for i in range(EXPORTERS)}
             if per != want_per:
                 fail("run 2 flows per exporter %r, want %d each" % (per, MESSAGES * RECORDS))
+
+            # Run 3: a damaged file (4 KiB of random bytes over PATH.w0) is
+            # refused whole, logged, moved aside intact, never overwritten.
+            junk = os.urandom(4096)
+            with open(path + ".w0", "wb") as f:
+                f.write(junk)
+            port = free_udp_port()
+            c3 = Collector(a.collector, tmp, "run3", port, 3, path)
+            running.append(c3)
+            rc = c3.stop()
+            running.remove(c3)
+            err = c3.stderr()
+            k3 = counters(err)
+            aside = [f for f in os.listdir(tmp) if f.startswith("templates.w0.bad-")]
+            print("run 3 (damaged PATH.w0): exit %s, refused %d, moved to %s" % (
+                rc, total(k3, "template_file_refused_total"), aside))
+            if rc != 0 or total(k3, "template_file_refused_total") != 1 or len(aside) != 1:
+                fail("the damaged file was not refused once and moved aside")
+            with open(os.path.join(tmp, aside[0]), "rb") as f:
+                if f.read() != junk:
+                    fail("the file moved aside is not the damaged file, byte for byte")
+            if "refused whole" not in err:
+                fail("no log line for the refused file")
+            if os.path.getsize(path + ".w0") == 4096:
+                fail("PATH.w0 was not saved afresh")
             print("PASS")
     finally:
         for c in running:
