@@ -24,7 +24,12 @@ static void account(struct fc_tmpl_store *e, struct fc_tmpl_session *s, size_t n
 
 int tmpl_mem_reserve(struct fc_tmpl_store *e, struct fc_tmpl_session *s, size_t n, bool evict)
 {
-	if (n > e->mem_budget)
+	/* What stays whatever is given up: without eviction everything but
+	 * held data, with it the session being served (less its held data).
+	 * When n cannot fit even then, nothing is given up for it. */
+	size_t floor = evict ? (s ? s->mem - s->held_mem : 0) : e->mem_used - e->held_mem;
+
+	if (n > e->mem_budget || floor > e->mem_budget - n)
 		return FC_ELIMIT;
 	while (e->mem_used > e->mem_budget - n && e->gheld_head) {
 		struct fc_tmpl_held *h = e->gheld_head;

@@ -38,6 +38,8 @@ void tmpl_held_drop_oldest(struct fc_tmpl_store *e, struct fc_tmpl_session *s, u
 	if (!s->held_head)
 		s->held_tail = NULL;
 	s->held_bytes -= h->len;
+	s->held_mem -= tmpl_held_size(h->len);
+	e->held_mem -= tmpl_held_size(h->len);
 	gheld_unlink(e, h);
 	(*reason)++;
 	*e->giveup_bytes += h->len;
@@ -93,6 +95,8 @@ int fc_tmpl_hold(struct fc_tmpl_store *e, struct fc_tmpl_session *s,
 		s->held_head = h;
 	s->held_tail = h;
 	s->held_bytes += len;
+	s->held_mem += tmpl_held_size(len);
+	e->held_mem += tmpl_held_size(len);
 	h->gnext = NULL;
 	h->gprev = e->gheld_tail;
 	if (e->gheld_tail)
@@ -119,6 +123,8 @@ struct fc_tmpl_held *fc_tmpl_held_take(struct fc_tmpl_store *e, struct fc_tmpl_s
 		if (s->held_tail == h)
 			s->held_tail = prev;
 		s->held_bytes -= h->len;
+		s->held_mem -= tmpl_held_size(h->len);
+		e->held_mem -= tmpl_held_size(h->len);
 		h->next = NULL;
 		gheld_unlink(e, h);
 		/* out of the store's hands: decoded by the caller, then freed by

@@ -38,7 +38,8 @@ struct fc_tmpl_session {
 	size_t ntmpl, captmpl;
 	size_t tmpl_bytes;       /* bytes of the templates in tmpl */
 	struct fc_tmpl_held *held_head, *held_tail;
-	size_t held_bytes;
+	size_t held_bytes;       /* data bytes held (the hold_bytes cap) */
+	size_t held_mem;         /* bytes the held sets are accounted for */
 	struct tmpl_sampler *samplers;
 	size_t nsamplers, capsamplers;
 	uint64_t rate;     /* session-wide (options without sampler id) */
@@ -67,6 +68,7 @@ struct fc_tmpl_store {
 	/* every held set of every session, oldest first (given up first) */
 	struct fc_tmpl_held *gheld_head, *gheld_tail;
 	size_t mem_budget, mem_used, mem_freed; /* freed: since the last trim */
+	size_t held_mem;          /* of mem_used: held sets, all sessions */
 	unsigned worker;          /* index of the worker whose file this store saves */
 	bool file_cleaned;        /* files of a former worker count removed */
 

@@ -711,6 +711,54 @@ START_TEST(memory_held_data_never_evicts)
 }
 END_TEST
 
+/* Held data that could not fit even if every held set were given up is
+ * refused alone: nothing else is given up in vain. */
+START_TEST(memory_hold_refused_without_collateral)
+{
+	const size_t budget = 64 * 1024, hsz = sizeof(struct fc_tmpl_held);
+	const struct fc_tmpl_store *st;
+	struct tctx t;
+	struct pkt p;
+	size_t set, mem, floor, big;
+
+	tctx_zero(&t);
+	t.cfg.template_memory = budget;
+	tctx_start(&t);
+	st = fc_decoder_templates(t.d);
+	ipfix_header(&p, 1700000000, 0, 1);
+	wide_tmpl(&p, 256, 512); /* ~8 KB each: 7 fill most of the budget */
+	ipfix_end(&p);
+	for (uint8_t host = 1; host <= 7; host++)
+		ck_assert_int_eq(tctx_feed(&t, &p, host, 1000, T0 + host), 0);
+	ck_assert_uint_eq(metric(&t, "template_sessions_evicted_total", "reason=\"memory\""), 0);
+	ipfix_header(&p, 1700000000, 0, 1);
+	set = set_begin(&p, 999);
+	for (unsigned k = 0; k < 250; k++)
+		p32(&p, k);
+	set_end(&p, set);
+	ipfix_end(&p);
+	tctx_feed(&t, &p, 20, 1000, T0 + 10);
+	tctx_feed(&t, &p, 20, 1000, T0 + 11);
+	ck_assert_uint_eq(metric(&t, "data_sets_held_total", NULL), 2);
+	mem = fc_tmpl_store_memory(st);
+	floor = mem - 2 * (hsz + 1000);
+	big = (budget - floor - hsz + 8) & ~(size_t)3; /* fits only past the floor */
+	ck_assert_uint_gt(big, 1000);
+	ck_assert_uint_lt(big, 7000);
+	ipfix_header(&p, 1700000000, 0, 1);
+	set = set_begin(&p, 999);
+	for (unsigned k = 0; k < big / 4; k++)
+		p32(&p, k);
+	set_end(&p, set);
+	ipfix_end(&p);
+	ck_assert_int_eq(tctx_feed(&t, &p, 20, 1000, T0 + 12), FC_ENOTEMPLATE);
+	ck_assert_uint_eq(metric(&t, "data_sets_given_up_total", "reason=\"memory\""), 1);
+	ck_assert_uint_eq(metric(&t, "data_sets_held_total", NULL), 2);
+	ck_assert_uint_eq(fc_tmpl_store_memory(st), mem);
+	tctx_fini(&t);
+}
+END_TEST
+
 /* --- the template file --- */
 
 struct tdir {
@@ -1051,6 +1099,7 @@ static Suite *template_suite(void)
 	tcase_add_test(tc, burst_never_locks_out_a_new_exporter);
 	tcase_add_test(tc, memory_budget_under_a_flood);
 	tcase_add_test(tc, memory_held_data_never_evicts);
+	tcase_add_test(tc, memory_hold_refused_without_collateral);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sequence");
 	tcase_add_test(tc, sequence_v9_packets);
