@@ -45,7 +45,8 @@
 #define TRAILER_LEN 8
 #define SESSION_MIN 44 /* bytes after 'S' of a session with no sampler, no template */
 #define TEMPLATE_MIN 23 /* a template record with one field */
-#define TMP_INFIX ".tmp-"
+#define TMP_STEM "tmp-"
+#define TMP_INFIX "." TMP_STEM
 
 static const char magic_v2[MAGIC_LEN] = {'F', 'C', 'T', 'M', 'P', 'L', '0', '2'};
 static const char magic_v1[MAGIC_LEN] = {'F', 'C', 'T', 'M', 'P', 'L', '0', '1'};
@@ -500,8 +501,7 @@ static enum file_kind classify(const char *base, const char *name, const char *f
 		return FILE_WORKER;
 	if (w && rest[w] == '.')
 		rest += w + 1;
-	if (!strncmp(rest, TMP_INFIX + 1, strlen(TMP_INFIX) - 1) &&
-	    all_alnum(rest + strlen(TMP_INFIX) - 1, 6))
+	if (!strncmp(rest, TMP_STEM, strlen(TMP_STEM)) && all_alnum(rest + strlen(TMP_STEM), 6))
 		return FILE_STALE;
 	if (rest == name + bl + 1 && all_alnum(rest, 6) && legacy_tmp_is_ours(full))
 		return FILE_STALE;
