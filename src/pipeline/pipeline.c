@@ -145,7 +145,8 @@ static void on_exporter_new(void *ctx, const struct fc_dgram *g, enum fc_proto p
 
 static const char *const tmpl_event_what[FC_TMPL_EV_COUNT] = {
 	"learned", "changed", "withdrawn", "expired", "refused", "session refused",
-	"session evicted", "held data given up", "file loaded", "file refused",
+	"session evicted", "held data given up", "options state refused", "file loaded",
+	"file refused",
 	"stale temporary file removed",
 };
 
@@ -188,6 +189,11 @@ static void on_tmpl_event(void *ctx, const struct fc_tmpl_event *ev)
 			  "exporter %s port %u (%s) domain %u: data held for template %u given "
 			  "up (%s)", ip, ev->key->port, proto, ev->key->domain, ev->tmpl_id,
 			  ev->reason ? ev->reason : "?");
+	else if (ev->kind == FC_TMPL_EV_OPTIONS_REFUSED)
+		fc_log_rl(&p->rl_refused, FC_LOG_WARN,
+			  "exporter %s port %u (%s) domain %u: sampling or interface name from "
+			  "options data not kept: %s", ip, ev->key->port, proto, ev->key->domain,
+			  ev->reason ? ev->reason : fc_strerror(ev->err));
 	else if (ev->kind == FC_TMPL_EV_SESSION_REFUSED)
 		fc_log_rl(&p->rl_refused, FC_LOG_WARN,
 			  "exporter %s port %u (%s) domain %u: template session refused: %s",

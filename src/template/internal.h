@@ -77,6 +77,7 @@ struct fc_tmpl_store {
 	uint64_t *rej_memory;
 	uint64_t *sess_cap, *sess_nomem, *sess_memory;
 	uint64_t *evict_cap, *evict_memory, *tmpl_evicted;
+	uint64_t *opt_memory, *opt_nomem;
 	uint64_t *mem_gauge;
 	uint64_t *held, *released, *giveup_age, *giveup_room, *giveup_big, *giveup_exit,
 		*giveup_nomem, *giveup_off, *giveup_bytes, *giveup_memory, *giveup_evicted;

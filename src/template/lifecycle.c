@@ -38,6 +38,8 @@ static void register_counters(struct fc_tmpl_store *e, struct fc_metrics *m)
 {
 	static const char rej[] = "templates rejected, by reason";
 	static const char gu[] = "data sets held for a missing template and finally given up, by reason";
+	static const char os[] = "sampler rates and interface names from options data not kept, "
+				 "by reason";
 	static const char sr[] = "exporter sessions (addr, port, domain) refused";
 	static const char ev[] = "least recently used exporter sessions evicted with their "
 				 "templates and held data, by reason";
@@ -67,6 +69,8 @@ static void register_counters(struct fc_tmpl_store *e, struct fc_metrics *m)
 					     "reason=\"memory\"", ev);
 	e->tmpl_evicted = fc_metrics_counter(m, "templates_evicted_total", NULL,
 					     "templates dropped with their evicted session");
+	e->opt_memory = fc_metrics_counter(m, "options_state_refused_total", "reason=\"memory\"", os);
+	e->opt_nomem = fc_metrics_counter(m, "options_state_refused_total", "reason=\"nomem\"", os);
 	e->mem_gauge = fc_metrics_gauge(m, "template_memory_bytes", NULL,
 					"bytes held by the template store (sessions, templates, "
 					"options state, held data), within --template-memory");

@@ -13,6 +13,19 @@
 #include "fc/err.h"
 #include "template/internal.h"
 
+/* Options state the budget or the allocator refused: counted, reported. */
+static void refused(struct fc_tmpl_session *s, int err)
+{
+	struct fc_tmpl_store *e = s->store;
+	struct fc_tmpl_event ev = {
+		.kind = FC_TMPL_EV_OPTIONS_REFUSED, .key = &s->key, .options = true, .err = err,
+		.reason = err == FC_ENOMEM ? "nomem" : "memory",
+	};
+
+	(*(err == FC_ENOMEM ? e->opt_nomem : e->opt_memory))++;
+	tmpl_report(e, &ev);
+}
+
 /* Room for one more sampler; false when the table cannot grow. */
 static bool samplers_room(struct fc_tmpl_session *s)
 {
@@ -22,12 +35,16 @@ static bool samplers_room(struct fc_tmpl_session *s)
 
 	if (s->nsamplers < s->capsamplers)
 		return true;
-	if (s->capsamplers >= TMPL_MAX_SAMPLERS ||
-	    tmpl_mem_reserve(s->store, s, more, true) != 0)
+	if (s->capsamplers >= TMPL_MAX_SAMPLERS)
 		return false;
+	if (tmpl_mem_reserve(s->store, s, more, true) != 0) {
+		refused(s, FC_ELIMIT);
+		return false;
+	}
 	n = realloc(s->samplers, ncap * sizeof(*n));
 	if (!n) {
 		tmpl_mem_release(s->store, s, more);
+		refused(s, FC_ENOMEM);
 		return false;
 	}
 	s->samplers = n;
@@ -113,11 +130,14 @@ int fc_tmpl_set_ifname(struct fc_tmpl_session *s, uint32_t ifindex, const uint8_
 			goto store;
 		}
 		/* the new table is accounted before the old one is given back */
-		if (tmpl_mem_reserve(s->store, s, ncap * sizeof(*n), true) != 0)
+		if (tmpl_mem_reserve(s->store, s, ncap * sizeof(*n), true) != 0) {
+			refused(s, FC_ELIMIT);
 			return FC_ELIMIT;
+		}
 		n = calloc(ncap, sizeof(*n));
 		if (!n) {
 			tmpl_mem_release(s->store, s, ncap * sizeof(*n));
+			refused(s, FC_ENOMEM);
 			return FC_ENOMEM;
 		}
 		for (size_t i = 0; i < s->capifn; i++)

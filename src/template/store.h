@@ -118,6 +118,7 @@ enum fc_tmpl_event_kind {
 	FC_TMPL_EV_SESSION_REFUSED, /* session refused (err: FC_ELIMIT / FC_ENOMEM) */
 	FC_TMPL_EV_SESSION_EVICTED, /* session evicted with its templates (reason) */
 	FC_TMPL_EV_HELD_GIVEN_UP,   /* held data given up for the memory budget */
+	FC_TMPL_EV_OPTIONS_REFUSED, /* options state (sampler, interface name) not kept (reason) */
 	FC_TMPL_EV_FILE_LOADED,     /* template file read (path, count: sessions) */
 	FC_TMPL_EV_FILE_REFUSED,    /* template file refused whole (path, moved_to, err) */
 	FC_TMPL_EV_FILE_STALE,      /* temporary file of a killed save removed (path) */
@@ -211,7 +212,9 @@ uint64_t fc_tmpl_init_ms(const struct fc_tmpl_session *s);
 
 /* Interface name for ifIndex (options: IE 82 with an ifIndex scope).
  * Names longer than FC_TMPL_IFNAME_MAX are cut; trailing NULs/spaces are
- * dropped. Returns 0, FC_ELIMIT (table full) or FC_ENOMEM. */
+ * dropped. Returns 0, FC_ELIMIT (table full, or the memory budget) or
+ * FC_ENOMEM; the last two are counted and reported, as is a sampler the
+ * budget refused in fc_tmpl_set_sampling. */
 int fc_tmpl_set_ifname(struct fc_tmpl_session *s, uint32_t ifindex, const uint8_t *name,
 		       size_t len);
 const char *fc_tmpl_ifname(const struct fc_tmpl_session *s, uint32_t ifindex);

@@ -759,6 +759,46 @@ START_TEST(memory_hold_refused_without_collateral)
 }
 END_TEST
 
+/* Options state (interface names, samplers) grows within the budget too,
+ * and what it cannot keep is counted. */
+START_TEST(memory_options_state_within_budget)
+{
+	struct fc_config cfg;
+	struct fc_metrics *m = fc_metrics_new();
+	struct fc_tmpl_hooks hooks = {.resolve = resolve_none};
+	struct fc_tmpl_store *e;
+	struct fc_tmpl_key k = {.version = 10, .port = 4739, .domain = 1};
+	struct fc_tmpl_session *s;
+	int err = 0, refused = 0;
+
+	fc_config_init(&cfg);
+	cfg.template_memory = 64 * 1024;
+	e = fc_tmpl_store_new(&cfg, m, &hooks);
+	ck_assert_ptr_nonnull(e);
+	k.addr.family = 4;
+	k.addr.a[0] = 10;
+	s = fc_tmpl_session_get(e, &k, T0, &err);
+	ck_assert_ptr_nonnull(s);
+	for (uint32_t i = 0; i < 4096; i++) {
+		if (fc_tmpl_set_ifname(s, i + 1, (const uint8_t *)"eth0", 4) == FC_ELIMIT)
+			refused++;
+		ck_assert_uint_le(fc_tmpl_store_memory(e), 64 * 1024);
+	}
+	for (uint64_t i = 0; i < 300; i++)
+		fc_tmpl_set_sampling(s, true, i, 100 + i);
+	ck_assert_int_gt(refused, 0);
+	ck_assert_uint_ge(fc_metrics_get(m, "options_state_refused_total", "reason=\"memory\""),
+			  (uint64_t)refused);
+	ck_assert_str_eq(fc_tmpl_ifname(s, 1), "eth0");
+	ck_assert_uint_eq(fc_tmpl_sampling_rate(s, true, 3), 103);
+	ck_assert_uint_le(fc_tmpl_store_memory(e), 64 * 1024);
+	ck_assert_uint_eq(fc_tmpl_store_memory(e), fc_tmpl_session_bytes(s));
+	fc_tmpl_store_free(e);
+	fc_metrics_free(m);
+	fc_config_fini(&cfg);
+}
+END_TEST
+
 /* --- the template file --- */
 
 struct tdir {
@@ -1100,6 +1140,7 @@ static Suite *template_suite(void)
 	tcase_add_test(tc, memory_budget_under_a_flood);
 	tcase_add_test(tc, memory_held_data_never_evicts);
 	tcase_add_test(tc, memory_hold_refused_without_collateral);
+	tcase_add_test(tc, memory_options_state_within_budget);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sequence");
 	tcase_add_test(tc, sequence_v9_packets);
