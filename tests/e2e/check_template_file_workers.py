@@ -102,7 +102,8 @@ class Collector:
         self.err_path = os.path.join(tmp, name + ".stderr")
         self.err = open(self.err_path, "w")
         self.proc = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:%d" % port, "--workers", str(workers),
+            [binary, "--listen", "127.0.0.1:%d" % port, "--http-listen", "off",
+             "--workers", str(workers),
              "--template-file", path, "--output", "json:" + self.out, "--log-level", "info"],
             stdout=subprocess.DEVNULL, stderr=self.err)
         deadline = time.monotonic() + 10
