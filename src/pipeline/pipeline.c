@@ -265,6 +265,8 @@ void fc_pipeline_set_worker(struct fc_pipeline *p, unsigned worker)
 
 void fc_pipeline_fini(struct fc_pipeline *p)
 {
+	free(p->exp_slots);
+	p->exp_slots = NULL;
 	fc_decoder_free(p->dec);
 	p->dec = NULL;
 	fc_enrich_free(p->enrich);
@@ -297,6 +299,47 @@ void fc_pipeline_run(struct fc_pipeline *p, const struct fc_dgram *g, int n)
 	fc_pipeline_poll(p);
 }
 
+/* Adds one session to its exporter's gauges (several sessions, by port
+ * and domain, share an exporter address). */
+static void exporter_gauges_add(void *ctx, const struct fc_tmpl_session_info *s)
+{
+	struct fc_pipeline *p = ctx;
+	char ip[FC_ADDR_STRLEN], labels[96];
+	uint64_t *slot[2];
+
+	if (p->n_exp_slots + 2 > p->cap_exp_slots) {
+		size_t cap = p->cap_exp_slots ? 2 * p->cap_exp_slots : 64;
+		uint64_t **n = realloc(p->exp_slots, cap * sizeof(*n));
+
+		if (!n)
+			return; /* the gauges of this exporter wait for the next refresh */
+		p->exp_slots = n;
+		p->cap_exp_slots = cap;
+	}
+	snprintf(labels, sizeof(labels), "exporter=\"%s\"", fc_addr_str(&s->key->addr, ip));
+	slot[0] = fc_metrics_gauge(p->m, "exporter_templates", labels,
+				   "NetFlow v9/IPFIX templates kept for the exporter");
+	slot[1] = fc_metrics_gauge(p->m, "exporter_held_bytes", labels,
+				   "data bytes held for the exporter until their template arrives");
+	*slot[0] += s->templates;
+	*slot[1] += s->held_bytes;
+	p->exp_slots[p->n_exp_slots++] = slot[0];
+	p->exp_slots[p->n_exp_slots++] = slot[1];
+}
+
+/* Once a second: what the template store holds, per exporter. Runs on
+ * the worker that owns the store, like every write to its registry. */
+static void exporter_gauges_refresh(struct fc_pipeline *p, uint64_t mono_ns)
+{
+	if (mono_ns < p->next_exp_ns)
+		return;
+	p->next_exp_ns = mono_ns + 1000000000ull;
+	for (size_t i = 0; i < p->n_exp_slots; i++)
+		*p->exp_slots[i] = 0;
+	p->n_exp_slots = 0;
+	fc_tmpl_visit_sessions(fc_decoder_templates(p->dec), exporter_gauges_add, p);
+}
+
 void fc_pipeline_tick(struct fc_pipeline *p, uint64_t datagram_clock_ns, uint64_t mono_ns)
 {
 	int rc = fc_enrich_tick(p->enrich, mono_ns);
@@ -307,6 +350,7 @@ void fc_pipeline_tick(struct fc_pipeline *p, uint64_t datagram_clock_ns, uint64_
 		fc_log(FC_LOG_ERROR, "enrichment reload refused, previous data stays in service: %s",
 		       fc_enrich_last_error(p->enrich));
 	fc_decoder_tick(p->dec, datagram_clock_ns);
+	exporter_gauges_refresh(p, mono_ns);
 }
 
 void fc_pipeline_reload(struct fc_pipeline *p)

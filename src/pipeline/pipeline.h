@@ -53,6 +53,12 @@ struct fc_pipeline {
 	 * decoders report, the pipeline logs with the exporter as context */
 	struct fc_ratelimit rl_exporter, rl_template, rl_refused, rl_undecodable;
 	struct fc_ratelimit rl_evicted; /* template sessions evicted, held data given up */
+	/* per-exporter template gauges, refreshed once a second: the slots
+	 * set at the last refresh (zeroed first at the next one, so an
+	 * exporter whose sessions went away reads 0) */
+	uint64_t **exp_slots;
+	size_t n_exp_slots, cap_exp_slots;
+	uint64_t next_exp_ns;
 	uint64_t *flows_out;
 	uint64_t *counters_out;
 	uint64_t *counters_unrouted; /* no output takes counter samples */

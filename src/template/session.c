@@ -277,6 +277,23 @@ size_t fc_tmpl_session_bytes(const struct fc_tmpl_session *s)
 	return s->mem;
 }
 
+void fc_tmpl_visit_sessions(const struct fc_tmpl_store *e,
+			    void (*fn)(void *ctx, const struct fc_tmpl_session_info *info), void *ctx)
+{
+	for (size_t i = 0; i < e->captab; i++) {
+		const struct fc_tmpl_session *s = e->tab[i];
+		struct fc_tmpl_session_info info;
+
+		if (!s)
+			continue;
+		info.key = &s->key;
+		info.templates = s->ntmpl;
+		info.held_bytes = s->held_bytes;
+		info.mem = s->mem;
+		fn(ctx, &info);
+	}
+}
+
 void fc_tmpl_visit(const struct fc_tmpl_store *e,
 		   void (*fn)(void *ctx, const struct fc_tmpl_key *key, const struct fc_tmpl *t),
 		   void *ctx)

@@ -264,6 +264,20 @@ size_t fc_tmpl_session_bytes(const struct fc_tmpl_session *s);
 /* Bytes accounted to the whole store (never above its budget). */
 size_t fc_tmpl_store_memory(const struct fc_tmpl_store *e);
 
+/* What one session holds, for the per-exporter gauges. */
+struct fc_tmpl_session_info {
+	const struct fc_tmpl_key *key;
+	size_t templates;  /* templates kept */
+	size_t held_bytes; /* data bytes held for templates not known yet */
+	size_t mem;        /* bytes accounted to the session (templates, options, held) */
+};
+
+/* Calls fn for every session (session table order). Nothing may be added
+ * or removed from fn. */
+void fc_tmpl_visit_sessions(const struct fc_tmpl_store *e,
+			    void (*fn)(void *ctx, const struct fc_tmpl_session_info *info),
+			    void *ctx);
+
 /* Calls fn for every template of every session (session table order,
  * templates by id). Nothing may be added or removed from fn. */
 void fc_tmpl_visit(const struct fc_tmpl_store *e,

@@ -204,6 +204,22 @@ static size_t ipfix_tmpl_dgram(uint8_t *b)
 	return n;
 }
 
+/* An IPFIX message of one set (id set_id) holding body (n bytes). */
+static size_t ipfix_set_dgram(uint8_t *b, uint16_t set_id, const uint8_t *body, size_t n)
+{
+	size_t at = 0;
+
+	at = put(b, at, 10, 2);
+	at = put(b, at, 16 + 4 + n, 2);
+	at = put(b, at, 1700000000, 4);
+	at = put(b, at, 0, 4);
+	at = put(b, at, 7, 4); /* domain */
+	at = put(b, at, set_id, 2);
+	at = put(b, at, 4 + n, 2);
+	memcpy(b + at, body, n);
+	return at + n;
+}
+
 static void feed(struct fc_pipeline *p, const uint8_t *b, size_t len, uint8_t host,
 		 uint64_t t_ns)
 {
@@ -300,6 +316,45 @@ START_TEST(exporters_and_templates_json)
 					 "exporter=\"192.0.2.1\",reason=\"trunc\""), 1);
 	ck_assert_uint_eq(fc_metrics_get(m, "exporter_sequence_lost_total",
 					 "exporter=\"192.0.2.1\""), 4);
+
+	fc_pipeline_fini(p);
+	free(p);
+	fc_metrics_free(m);
+	fc_config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(exporter_template_gauges)
+{
+	static const uint8_t withdraw[4] = {0x01, 0x2c, 0, 0}; /* template 300, 0 fields */
+	static const uint8_t record[8] = {10, 0, 0, 1, 10, 0, 0, 2};
+	struct fc_config cfg;
+	struct fc_metrics *m = fc_metrics_new();
+	struct fc_pipeline *p = calloc(1, sizeof(*p));
+	const uint64_t t = 1700000000000000000ull, s = 1000000000ull;
+	char err[256];
+	uint8_t b[128];
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(p);
+	fc_config_init(&cfg);
+	(void)fc_log_set_level("error");
+	ck_assert_int_eq(fc_pipeline_init(p, &cfg, m, NULL, 0, err, sizeof(err)), 0);
+	/* .2 announces template 300; .3 sends data of a template not known
+	 * yet (held) */
+	feed(p, b, ipfix_tmpl_dgram(b), 2, t);
+	feed(p, b, ipfix_set_dgram(b, 301, record, sizeof(record)), 3, t);
+	fc_pipeline_tick(p, t, 10 * s);
+	ck_assert_uint_eq(fc_metrics_get(m, "exporter_templates", "exporter=\"192.0.2.2\""), 1);
+	ck_assert_uint_eq(fc_metrics_get(m, "exporter_held_bytes", "exporter=\"192.0.2.2\""), 0);
+	ck_assert_uint_eq(fc_metrics_get(m, "exporter_templates", "exporter=\"192.0.2.3\""), 0);
+	ck_assert_uint_gt(fc_metrics_get(m, "exporter_held_bytes", "exporter=\"192.0.2.3\""), 0);
+	/* the withdrawal shows at the next refresh, not before a second */
+	feed(p, b, ipfix_set_dgram(b, 2, withdraw, sizeof(withdraw)), 2, t + s);
+	fc_pipeline_tick(p, t + s, 10 * s + s / 2);
+	ck_assert_uint_eq(fc_metrics_get(m, "exporter_templates", "exporter=\"192.0.2.2\""), 1);
+	fc_pipeline_tick(p, t + s, 12 * s);
+	ck_assert_uint_eq(fc_metrics_get(m, "exporter_templates", "exporter=\"192.0.2.2\""), 0);
 
 	fc_pipeline_fini(p);
 	free(p);
@@ -429,6 +484,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("introspection");
 	tcase_add_test(tc, exporters_and_templates_json);
+	tcase_add_test(tc, exporter_template_gauges);
 	tcase_add_test(tc, exporter_table_growth_and_cap);
 	tcase_add_test(tc, option_defaults_reach_the_engine);
 	suite_add_tcase(s, tc);
