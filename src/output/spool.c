@@ -951,7 +951,8 @@ static int scan_dir(struct fc_spool *s)
 		}
 	}
 	closedir(d);
-	qsort(s->segs, s->n_segs, sizeof(*s->segs), cmp_seg);
+	if (s->n_segs > 1) /* an empty spool has no array: qsort(NULL, ...) is undefined */
+		qsort(s->segs, s->n_segs, sizeof(*s->segs), cmp_seg);
 	return 0;
 }
 
