@@ -41,6 +41,7 @@ struct fc_consumer {
 	struct applied *app; /* assigned partitions */
 	size_t n_app, cap_app;
 	int fatal;            /* error raised inside a callback */
+	unsigned commits_in_flight; /* async commits whose callback has not run */
 	bool close_abandoned; /* leaving the group timed out: destroy without it */
 	struct fc_ratelimit rl;
 	struct fc_consumer_stats st;
@@ -190,6 +191,8 @@ static int commit_applied(struct fc_consumer *c, const rd_kafka_topic_partition_
 	err = rd_kafka_commit(c->rk, l, async ? 1 : 0);
 	rd_kafka_topic_partition_list_destroy(l);
 	c->st.commits++;
+	if (async && !err)
+		c->commits_in_flight++;
 	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 		c->st.commit_errors++;
 		fc_log_rl(&c->rl, FC_LOG_WARN, "kafka: commit failed: %s", rd_kafka_err2str(err));
@@ -244,6 +247,8 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 	(void)rk;
 	(void)offsets;
+	if (c->commits_in_flight)
+		c->commits_in_flight--;
 	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 		c->st.commit_errors++;
 		fc_log_rl(&c->rl, FC_LOG_WARN, "kafka: commit failed: %s", rd_kafka_err2str(err));
@@ -484,9 +489,61 @@ int fc_consumer_step(struct fc_consumer *c)
 	return rc;
 }
 
+/* Number of partitions assigned now, 0 when librdkafka cannot say. */
+static int assigned_count(struct fc_consumer *c)
+{
+	rd_kafka_topic_partition_list_t *l = NULL;
+	int n = 0;
+
+	if (rd_kafka_assignment(c->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
+		n = l->cnt;
+		rd_kafka_topic_partition_list_destroy(l);
+	}
+	return n;
+}
+
+/* Leaves the group gracefully before closing (librdkafka 2.0 aborts in
+ * rd_kafka_cgrp_terminated, "!rd_kafka_assignment_in_progress", when a
+ * consumer is closed while a rebalance or a commit is still under way,
+ * confluentinc/librdkafka#4312, #4792; and a rebalance callback run
+ * from rd_kafka_consumer_close_queue can hang in rd_kafka_assign). So:
+ * unsubscribe, then keep polling on this thread (the revoke callback
+ * runs here and commits what is applied) until nothing is assigned, no
+ * commit of ours is pending, and librdkafka has been quiet for a few
+ * polls, so the partitions it stopped are gone too. Records polled
+ * meanwhile are not applied: their next owner reads them. Bounded. */
+static void drain_group(struct fc_consumer *c, uint64_t deadline)
+{
+	rd_kafka_resp_err_t err = rd_kafka_unsubscribe(c->rk);
+	int quiet = 0;
+
+	if (err)
+		fc_log(FC_LOG_WARN, "kafka: unsubscribe: %s", rd_kafka_err2str(err));
+	while (fc_mono_ns() < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
+
+		if (m) {
+			if (!m->err)
+				c->st.dropped_on_revoke++;
+			rd_kafka_message_destroy(m);
+			quiet = 0;
+			continue;
+		}
+		if (assigned_count(c) == 0 && c->commits_in_flight == 0 && c->n_app == 0) {
+			if (++quiet >= 3)
+				return;
+		} else {
+			quiet = 0;
+		}
+	}
+	fc_log(FC_LOG_WARN, "kafka: the group's revocation did not finish within %d s",
+	       (int)(CLOSE_WAIT_NS / 1000000000u));
+}
+
 int fc_consumer_close(struct fc_consumer *c)
 {
 	int rc = 0;
+	uint64_t deadline = fc_mono_ns() + CLOSE_WAIT_NS;
 
 	if (!c->fatal) {
 		rc = apply_batch(c);
@@ -495,16 +552,18 @@ int fc_consumer_close(struct fc_consumer *c)
 		if (rc == 0)
 			(void)commit_applied(c, NULL, false);
 	}
-	/* Leaving the group runs the revoke callback: nothing is pending
-	 * now, so it only commits again what was just committed. The leave
-	 * is bounded: a group stuck in a rebalance must not keep the process
-	 * from exiting, and nothing is lost by not waiting (the sinks hold
-	 * their offsets; the group drops the member after its session). */
+	if (!c->fatal && rc == 0)
+		drain_group(c, deadline);
+	/* Nothing is assigned now, so closing only leaves the group. The
+	 * leave is bounded: a group stuck in a rebalance must not keep the
+	 * process from exiting, and nothing is lost by not waiting (the
+	 * sinks hold their offsets; the group drops the member after its
+	 * session). */
 	{
 		rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
 		rd_kafka_error_t *e = q ? rd_kafka_consumer_close_queue(c->rk, q) : NULL;
-		uint64_t deadline = fc_mono_ns() + CLOSE_WAIT_NS;
 
+		deadline = fc_mono_ns() + CLOSE_WAIT_NS;
 		if (e)
 			rd_kafka_error_destroy(e);
 		while (q && !e && !rd_kafka_consumer_closed(c->rk) && fc_mono_ns() < deadline)

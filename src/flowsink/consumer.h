@@ -11,8 +11,10 @@
  * On a rebalance the records not yet applied of the revoked partitions are
  * dropped (their new owner reads them again) and what was applied is
  * committed before the partitions are given up. fc_consumer_close drains:
- * the batch in hand is applied, its offsets committed synchronously, and
- * the consumer leaves the group.
+ * the batch in hand is applied, its offsets committed synchronously, the
+ * consumer unsubscribes and polls until its partitions are revoked and no
+ * commit is pending (closing in the middle of a rebalance aborts
+ * librdkafka 2.0), and only then leaves the group.
  *
  * Ownership: the consumer borrows the sinks (the caller opens and closes
  * them, after fc_consumer_free). Thread affinity: one thread.
