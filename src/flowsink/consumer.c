@@ -41,6 +41,8 @@ struct fc_consumer {
 	struct applied *app; /* assigned partitions */
 	size_t n_app, cap_app;
 	int fatal;            /* error raised inside a callback */
+	void (*tick)(void *);   /* called between polls, see fc_consumer_set_tick */
+	void *tick_arg;
 	unsigned commits_in_flight; /* async commits whose callback has not run */
 	bool close_abandoned; /* leaving the group timed out: destroy without it */
 	struct fc_ratelimit rl;
@@ -103,6 +105,8 @@ static int set_start_offsets(struct fc_consumer *c, rd_kafka_topic_partition_lis
 		low[i] = INT64_MAX;
 	}
 	for (size_t s = 0; s < c->n_sinks; s++) {
+		if (!c->sinks[s].ops->applied)
+			continue;
 		rc = c->sinks[s].ops->applied(c->sinks[s].priv, c->topic, ids, n, off);
 		if (rc) {
 			fc_log(FC_LOG_ERROR, "%s: cannot read applied offsets: %s",
@@ -454,8 +458,12 @@ static int fill(struct fc_consumer *c)
 			if (now >= deadline)
 				break;
 			timeout = (int)((deadline - now) / 1000000u);
+			if (timeout > 100)
+				timeout = 100;
 		}
 		m = rd_kafka_consumer_poll(c->rk, timeout);
+		if (c->tick)
+			c->tick(c->tick_arg);
 		if (!m)
 			continue;
 		if (m->err) {
@@ -593,6 +601,12 @@ void fc_consumer_free(struct fc_consumer *c)
 	free(c->app);
 	free(c->topic);
 	free(c);
+}
+
+void fc_consumer_set_tick(struct fc_consumer *c, void (*fn)(void *), void *arg)
+{
+	c->tick = fn;
+	c->tick_arg = arg;
 }
 
 const struct fc_consumer_stats *fc_consumer_stats(const struct fc_consumer *c)

@@ -74,6 +74,11 @@ int fc_consumer_close(struct fc_consumer *c);
 
 void fc_consumer_free(struct fc_consumer *c);
 
+/* fn(arg) runs on the consumer thread after every poll (at least every
+ * 100 ms while fc_consumer_step waits for records): the place to publish
+ * snapshots of the counters for other threads. */
+void fc_consumer_set_tick(struct fc_consumer *c, void (*fn)(void *), void *arg);
+
 const struct fc_consumer_stats *fc_consumer_stats(const struct fc_consumer *c);
 
 /* Prometheus text, names prefixed "flowsink_", with the lag of each

@@ -56,6 +56,12 @@ static const struct opt opts[] = {
 	 "PostgreSQL sink: libpq connection string (load deploy/postgres/schema.sql first)"},
 	{"postgres-retention", OPT_U64, O(postgres_retention), "0", 0, 36500, "DAYS",
 	 "drop day partitions older than DAYS (0 = keep all)"},
+	{"prometheus-listen", OPT_STR, O(prometheus_listen), ":9590", 0, 0, "ADDR:PORT|off",
+	 "HTTP listener: /metrics (per-AS and flowsink's own), /healthz (:PORT = all addresses)"},
+	{"asn", OPT_LIST, O(asn), NULL, 0, 0, "N",
+	 "our own AS number, repeatable: turns on flow_receive/transmit_bytes_total per AS pair"},
+	{"prometheus-max-series", OPT_U64, O(prometheus_max_series), "10000", 1, 10000000, "N",
+	 "per-AS series kept; flows beyond go to the overflow series (labels \"other\")"},
 	{"log-level", OPT_STR, O(log_level), "info", 0, 0, "error|warn|info|debug", "log threshold"},
 	{"stats-interval", OPT_U64, O(stats_interval), "0", 0, 86400, "SECONDS",
 	 "print counters periodically (they are always printed on exit and SIGUSR1)"},
@@ -178,10 +184,10 @@ void fc_fsopts_usage(FILE *out, const char *argv0)
 
 	argv0 = slash ? slash + 1 : argv0;
 	fprintf(out,
-		"usage: %s --brokers LIST (--redis HOST:PORT | --postgres CONNINFO) [OPTIONS]\n"
+		"usage: %s --brokers LIST (--redis HOST:PORT | --postgres CONNINFO | --asn N) [OPTIONS]\n"
 		"Consumes the collector's FlowMessages from Kafka in a consumer group and applies\n"
 		"them to Redis IP sets and per-IP counters and to PostgreSQL tables, exactly once\n"
-		"per record.\n\n"
+		"per record, and counts bytes per AS pair for Prometheus.\n\n"
 		"  -X KEY=VALUE              librdkafka property, passed as is (TLS, SASL, ...)\n",
 		argv0);
 	for (size_t i = 0; i < N_OPTS; i++) {

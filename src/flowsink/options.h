@@ -40,6 +40,11 @@ struct fc_fsopts {
 	char *postgres;              /* libpq connection string */
 	uint64_t postgres_retention; /* days of partitions kept, 0 = all */
 
+	/* per-AS Prometheus exporter and the HTTP listener */
+	char *prometheus_listen;     /* ADDR:PORT, "off" for none */
+	struct fc_fsopts_list asn;   /* our own AS numbers: the exporter sink is on when any */
+	uint64_t prometheus_max_series;
+
 	/* operations */
 	char *log_level;
 	uint64_t stats_interval;

@@ -147,6 +147,8 @@ static bool convert(const Flowpb__FlowMessage *m, struct fc_sink_flow *f)
 	copy_text(f->src_country, sizeof(f->src_country), m->src_country);
 	copy_text(f->dst_country, sizeof(f->dst_country), m->dst_country);
 	copy_text(f->exporter_name, sizeof(f->exporter_name), m->exporter_name);
+	copy_text(f->src_as_name, sizeof(f->src_as_name), m->src_as_name);
+	copy_text(f->dst_as_name, sizeof(f->dst_as_name), m->dst_as_name);
 	return true;
 }
 

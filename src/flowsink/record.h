@@ -21,7 +21,7 @@
 /* Frame length cap: a FlowMessage the collector writes is a few hundred
  * bytes; anything above this is not one of ours. */
 #define FC_RECORD_MAX_FRAME (64u * 1024u)
-#define FC_SINK_FLOW_NAME_MAX 64 /* exporter name, truncated beyond */
+#define FC_SINK_FLOW_NAME_MAX 64 /* exporter and AS names, truncated beyond */
 
 /* What the sinks need of a flow, copied out of the message. */
 struct fc_sink_flow {
@@ -33,6 +33,7 @@ struct fc_sink_flow {
 	uint32_t proto, src_port, dst_port, src_as, dst_as;
 	char src_country[4], dst_country[4]; /* ISO 3166 alpha-2, "" if none */
 	char exporter_name[FC_SINK_FLOW_NAME_MAX];
+	char src_as_name[FC_SINK_FLOW_NAME_MAX], dst_as_name[FC_SINK_FLOW_NAME_MAX];
 };
 
 enum fc_record_bad {

@@ -50,7 +50,8 @@ struct fc_sink_ops {
 	int (*open)(void **out_priv, const struct fc_fsopts *o, const volatile sig_atomic_t *stop,
 		    char *err, size_t errlen);
 	/* Last applied offset of each (topic, partitions[i]) into
-	 * out_offsets[i], -1 where the sink has applied none. Returns 0 or an
+	 * out_offsets[i], -1 where the sink has applied none. NULL for a sink
+	 * that keeps no offsets (in memory): it has no say in the start. Returns 0 or an
 	 * fc_err code (out_offsets untouched then). */
 	int (*applied)(void *priv, const char *topic, const int32_t *partitions, size_t n,
 		       int64_t *out_offsets);

@@ -50,7 +50,7 @@ def main():
             fail("flowgen: " + g.stderr)
         s.feed(args.collector, pcap, os.path.join(s.work, "flows.json"))
 
-        fs = s.spawn([args.flowsink, "--brokers", brokers, "--redis",
+        fs = s.spawn([args.flowsink, "--prometheus-listen", "off", "--brokers", brokers, "--redis",
                       "127.0.0.1:%d" % s.redis_port, "--group", "bench"] + args.extra.split(),
                      "flowsink")
         deadline = time.monotonic() + 300

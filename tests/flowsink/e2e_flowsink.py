@@ -203,7 +203,7 @@ def main():
         extras = [[], ["--kafka-msgs-per-record", "10"], []]
 
         def member(name, extra=()):
-            return s.spawn([args.flowsink, "--brokers", brokers, "--redis",
+            return s.spawn([args.flowsink, "--prometheus-listen", "off", "--brokers", brokers, "--redis",
                             "127.0.0.1:%d" % s.redis_port, "--group", "acceptance"] + RULES +
                            list(extra) + os.environ.get("FLOWSINK_EXTRA", "").split(), name)
 

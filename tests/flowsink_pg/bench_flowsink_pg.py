@@ -64,7 +64,7 @@ def main():
         for run in range(a.runs):
             # a fresh table and a new group each run: the whole topic again
             s.psql("TRUNCATE flows; DELETE FROM flowsink_offsets")
-            p = s.spawn([a.flowsink, "--brokers", s.kafka, "--postgres", s.conninfo,
+            p = s.spawn([a.flowsink, "--prometheus-listen", "off", "--brokers", s.kafka, "--postgres", s.conninfo,
                          "--group", "bench-%d" % run] + a.flowsink_arg, "flowsink-%d" % run)
             n0 = t0 = None
             n = 0

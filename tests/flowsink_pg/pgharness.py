@@ -162,5 +162,5 @@ class Servers:
         return int(m.group(1)) if m else None
 
     def start_flowsink(self, flowsink, extra=(), name="flowsink"):
-        return self.spawn([flowsink, "--brokers", self.kafka, "--postgres", self.conninfo,
+        return self.spawn([flowsink, "--prometheus-listen", "off", "--brokers", self.kafka, "--postgres", self.conninfo,
                            "--group", "pg-test"] + list(extra), name)
