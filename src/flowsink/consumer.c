@@ -620,6 +620,13 @@ static void row(FILE *out, const char *name, const char *type, const char *help,
 		help, name, type, name, v);
 }
 
+/* Durations in seconds, the Prometheus base unit (kept exact to the ns). */
+static void secs(FILE *out, const char *name, const char *type, const char *help, uint64_t ns)
+{
+	fprintf(out, "# HELP flowsink_%s %s\n# TYPE flowsink_%s %s\nflowsink_%s %" PRIu64 ".%09" PRIu64
+		"\n", name, help, name, type, name, ns / 1000000000u, ns % 1000000000u);
+}
+
 void fc_consumer_print_stats(const struct fc_consumer *c, FILE *out)
 {
 	const struct fc_consumer_stats *s = &c->st;
@@ -637,12 +644,12 @@ void fc_consumer_print_stats(const struct fc_consumer *c, FILE *out)
 	row(out, "kafka_errors_total", "counter", "consumer errors reported by librdkafka",
 	    s->kafka_errors);
 	row(out, "batches_total", "counter", "batches applied by every sink", s->batches);
-	row(out, "batch_nanoseconds_sum", "counter", "time spent applying and committing batches",
-	    s->batch_ns_sum);
-	row(out, "batch_nanoseconds_max", "gauge", "longest batch apply and commit", s->batch_ns_max);
-	row(out, "active_nanoseconds", "gauge",
-	    "from the first record consumed to the end of the last batch applied",
-	    s->last_applied_ns > s->first_record_ns ? s->last_applied_ns - s->first_record_ns : 0);
+	secs(out, "batch_seconds_total", "counter", "time spent applying and committing batches",
+	     s->batch_ns_sum);
+	secs(out, "batch_max_seconds", "gauge", "longest batch apply and commit", s->batch_ns_max);
+	secs(out, "active_seconds", "gauge",
+	     "from the first record consumed to the end of the last batch applied",
+	     s->last_applied_ns > s->first_record_ns ? s->last_applied_ns - s->first_record_ns : 0);
 	row(out, "commits_total", "counter", "offset commits sent", s->commits);
 	row(out, "commit_errors_total", "counter", "offset commits that failed", s->commit_errors);
 	row(out, "rebalances_total", "counter", "rebalance callbacks", s->rebalances);

@@ -725,7 +725,7 @@ static void print_stats(void *priv, FILE *out)
 		{"redis_flows_applied_total", "flows of the applied records", r->st.flows_applied},
 		{"redis_set_members_total", "members sent in SADD (after batch dedup)",
 		 r->st.set_members},
-		{"redis_counter_updates_total", "HINCRBY commands", r->st.counter_updates},
+		{"redis_hash_increments_total", "HINCRBY commands", r->st.counter_updates},
 		{"redis_watch_conflicts_total", "EXEC refused: offsets changed since WATCH (retried)",
 		 r->st.watch_conflicts},
 		{"redis_reconnects_total", "connections re-established", r->st.reconnects},

@@ -66,12 +66,12 @@ def main():
         harness.kill(fs)
         c = {}
         for line in open(fs.errpath):
-            m = re.match(r"^flowsink_([a-z_]+) (\d+)$", line.strip())
+            m = re.match(r"^flowsink_([a-z_]+) ([0-9.]+)$", line.strip())
             if m:
-                c[m.group(1)] = int(m.group(2))
-        flows, ns = c.get("flows_total", 0), c.get("active_nanoseconds", 0)
+                c[m.group(1)] = float(m.group(2))
+        flows, ns = int(c.get("flows_total", 0)), c.get("active_seconds", 0) * 1e9
         if flows != args.count or ns <= 0:
-            fail("flowsink counted %d flows in %d ns" % (flows, ns))
+            fail("flowsink counted %d flows in %d ns" % (flows, int(ns)))
         rate = flows / (ns / 1e9)
         scard = r.cmd("SCARD", "ipaddress")
 

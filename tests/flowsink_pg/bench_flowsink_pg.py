@@ -5,7 +5,7 @@
 N NetFlow v5 flows (flowgen, stamped in the last 10 minutes) are put on the
 collector's embedded Kafka (4 partitions, --kafka-key flow); flowsink
 --postgres (default batches) copies them into a fresh deploy/postgres
-schema. Its rate is the flows over flowsink's own flowsink_active_nanoseconds
+schema. Its rate is the flows over flowsink's own flowsink_active_seconds
 (first record consumed to the end of the last batch applied; where flowsink
 has no such counter, from the first batch committed to the last, polling
 the offsets table), so start-up and the group join are left out. The
@@ -87,11 +87,11 @@ def main():
                 h.fail("flowsink stored %d of %d flows" % (n, a.count))
             # flowsink's own clock when it has one: first record consumed to
             # the end of the last batch applied (no polling granularity)
-            m = re.search(r"^flowsink_active_nanoseconds (\d+)", open(p.errpath).read(), re.M)
-            if m and int(m.group(1)) > 0:
-                sink_runs.append(a.count / (int(m.group(1)) / 1e9))
-                how = "%d rows in %.2f s (flowsink_active_nanoseconds)" % (a.count,
-                                                                          int(m.group(1)) / 1e9)
+            m = re.search(r"^flowsink_active_seconds ([0-9.]+)", open(p.errpath).read(), re.M)
+            if m and float(m.group(1)) > 0:
+                sink_runs.append(a.count / float(m.group(1)))
+                how = "%d rows in %.2f s (flowsink_active_seconds)" % (a.count,
+                                                                       float(m.group(1)))
             else:
                 sink_runs.append((a.count - n0) / (t1 - t0))
                 how = "%d rows in %.2f s after the first batch (polled)" % (a.count - n0, t1 - t0)
