@@ -11,7 +11,10 @@
  * (fc_doc, from the consumer's tick); the per-AS exporter sink guards its
  * own table and renders directly.
  */
+#include <arpa/inet.h>
+#include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include "fc/err.h"
 #include "flowsink/consumer.h"
 #include "flowsink/options.h"
+#include "flowsink/redis_query.h"
 #include "flowsink/sink.h"
 #include "flowsink/sink_pg.h"
 #include "flowsink/sink_prom.h"
@@ -36,7 +40,10 @@ struct web {
 	const struct fc_consumer_sink *sinks;
 	size_t n_sinks;
 	void *prom;                 /* the exporter sink, NULL when off */
+	struct fc_redis_query *q;   /* the query API's own connection (HTTP thread) */
 };
+
+#define IP_MAX_KEYS 10000 /* keys looked at per rule by /ips/{ip} */
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t print_requested;
@@ -136,6 +143,156 @@ static void http_healthz(void *ctx, struct fc_http_reply *r)
 	}
 }
 
+/* A JSON string; keys come from the request, so everything is escaped. */
+static void json_str(FILE *out, const char *v, size_t len)
+{
+	fputc('"', out);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch == '"' || ch == '\\')
+			fprintf(out, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			fprintf(out, "\\u%04x", ch);
+		else
+			fputc(ch, out);
+	}
+	fputc('"', out);
+}
+
+struct members_out {
+	FILE *out;
+	bool txt;
+	uint64_t n;
+};
+
+static int emit_member(void *arg, const char *member, size_t len)
+{
+	struct members_out *m = arg;
+
+	if (m->txt) {
+		fwrite(member, 1, len, m->out);
+		fputc('\n', m->out);
+	} else {
+		if (m->n)
+			fputc(',', m->out);
+		json_str(m->out, member, len);
+	}
+	m->n++;
+	return 0;
+}
+
+static void query_error(struct fc_http_reply *r, int rc)
+{
+	/* The body written so far is not a whole answer: start over. */
+	rewind(r->body);
+	if (rc == FC_EMALFORMED) {
+		r->status = 409;
+		fputs("the key holds something other than a set\n", r->body);
+	} else {
+		r->status = 503;
+		fprintf(r->body, "redis: %s\n", fc_strerror(rc));
+	}
+	fflush(r->body);
+}
+
+/* GET /sets/{key}?format=json|txt: the members (SSCAN), txt one per line
+ * for firewalls to pull. */
+static void http_sets(void *ctx, struct fc_http_reply *r)
+{
+	struct web *w = ctx;
+	const char *key = r->path + strlen("/sets/");
+	const char *fmt = fc_http_query(r, "format");
+	struct members_out m = {.out = r->body};
+	int rc;
+
+	if (fmt && strcmp(fmt, "json") != 0 && strcmp(fmt, "txt") != 0) {
+		r->status = 400;
+		fputs("format: json or txt\n", r->body);
+		return;
+	}
+	m.txt = fmt && !strcmp(fmt, "txt");
+	if (!m.txt) {
+		r->content_type = "application/json";
+		fputs("{\"key\":", r->body);
+		json_str(r->body, key, strlen(key));
+		fputs(",\"members\":[", r->body);
+	}
+	rc = fc_redis_query_members(w->q, key, emit_member, &m);
+	if (rc) {
+		r->content_type = "text/plain; charset=utf-8";
+		query_error(r, rc);
+		return;
+	}
+	if (!m.txt)
+		fprintf(r->body, "],\"count\":%" PRIu64 "}\n", m.n);
+}
+
+struct ip_out {
+	FILE *out;
+	uint64_t sets, counters;
+	char *cnt; /* the counters part, appended after the sets */
+	size_t cnt_len;
+	FILE *cf;
+};
+
+static int emit_hit(void *arg, enum fc_redis_hit_kind kind, const char *key, uint64_t bytes,
+		    uint64_t packets, uint64_t flows)
+{
+	struct ip_out *o = arg;
+
+	if (kind == FC_REDIS_HIT_SET) {
+		if (o->sets++)
+			fputc(',', o->out);
+		json_str(o->out, key, strlen(key));
+	} else {
+		if (o->counters++)
+			fputc(',', o->cf);
+		fputs("{\"key\":", o->cf);
+		json_str(o->cf, key, strlen(key));
+		fprintf(o->cf, ",\"bytes\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"flows\":%" PRIu64 "}",
+			bytes, packets, flows);
+	}
+	return 0;
+}
+
+/* GET /ips/{ip}: the sets of the configured rules that hold the address
+ * and its counters, as JSON. */
+static void http_ips(void *ctx, struct fc_http_reply *r)
+{
+	struct web *w = ctx;
+	const char *arg = r->path + strlen("/ips/");
+	unsigned char bin[16];
+	char ip[INET6_ADDRSTRLEN];
+	struct ip_out o = {.out = r->body};
+	int rc, fam = strchr(arg, ':') ? AF_INET6 : AF_INET;
+
+	if (inet_pton(fam, arg, bin) != 1 || !inet_ntop(fam, bin, ip, sizeof(ip))) {
+		r->status = 400;
+		fputs("not an IPv4 or IPv6 address\n", r->body);
+		return;
+	}
+	/* The store holds IPv4-mapped addresses as IPv4 (sink_redis.c). */
+	if (fam == AF_INET6 && !memcmp(bin, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12))
+		inet_ntop(AF_INET, bin + 12, ip, sizeof(ip));
+	o.cf = open_memstream(&o.cnt, &o.cnt_len);
+	if (!o.cf) {
+		r->status = 500;
+		return;
+	}
+	r->content_type = "application/json";
+	fprintf(r->body, "{\"ip\":\"%s\",\"sets\":[", ip);
+	rc = fc_redis_query_ip(w->q, ip, IP_MAX_KEYS, emit_hit, &o);
+	fclose(o.cf);
+	if (rc) {
+		r->content_type = "text/plain; charset=utf-8";
+		query_error(r, rc);
+	} else {
+		fprintf(r->body, "],\"counters\":[%s]}\n", o.cnt ? o.cnt : "");
+	}
+	free(o.cnt);
+}
+
 int main(int argc, char **argv)
 {
 	struct web web = {0};
@@ -215,14 +372,27 @@ int main(int argc, char **argv)
 			fc_log(FC_LOG_ERROR, "out of memory");
 			goto out;
 		}
+		if (o.redis) {
+			rc = fc_redis_query_new(&web.q, &o, err, sizeof(err));
+			if (rc) {
+				fc_log(FC_LOG_ERROR, "redis query: %s", err);
+				goto out;
+			}
+			if (fc_http_route(http, "/sets/", http_sets, &web) != 0 ||
+			    fc_http_route(http, "/ips/", http_ips, &web) != 0) {
+				fc_log(FC_LOG_ERROR, "out of memory");
+				goto out;
+			}
+		}
 		rc = fc_http_start(http, o.prometheus_listen, err, sizeof(err));
 		if (rc) {
 			fc_log(FC_LOG_ERROR, "--prometheus-listen: %s", err);
 			goto out;
 		}
 		fc_consumer_set_tick(c, on_tick, &web);
-		fc_log(FC_LOG_INFO, "http: listening on port %u (%s): /metrics /healthz",
-		       fc_http_port(http), o.prometheus_listen);
+		fc_log(FC_LOG_INFO, "http: listening on port %u (%s): /metrics /healthz%s",
+		       fc_http_port(http), o.prometheus_listen,
+		       web.q ? " /sets/{key} /ips/{ip}" : "");
 	}
 	fc_log(FC_LOG_INFO, "flowsink %s: group %s, topic %s, brokers %s, redis %s, postgres %s, "
 	       "asn %s",
@@ -251,6 +421,7 @@ out:
 	/* The HTTP thread reads the sinks and the document: it stops first. */
 	fc_http_free(http);
 	fc_doc_free(web.doc);
+	fc_redis_query_free(web.q);
 	if (c || n_sinks)
 		print_counters(c, sinks, n_sinks, "final counters");
 	fc_consumer_free(c);

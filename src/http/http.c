@@ -85,7 +85,8 @@ static FC_MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char 
 {
 	struct fc_http *h = cls;
 	const struct route *r = NULL;
-	struct fc_http_reply reply = {.status = 200, .content_type = "text/plain; charset=utf-8"};
+	struct fc_http_reply reply = {.status = 200, .content_type = "text/plain; charset=utf-8",
+				      .path = url, .conn = c};
 	struct MHD_Response *resp;
 	FC_MHD_RESULT ret;
 	char *body = NULL;
@@ -102,6 +103,13 @@ static FC_MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char 
 			r = &h->routes[i];
 			break;
 		}
+	}
+	for (size_t i = 0; !r && i < h->n_routes; i++) {
+		size_t n = strlen(h->routes[i].path);
+
+		if (n > 1 && h->routes[i].path[n - 1] == '/' && strlen(url) > n &&
+		    strncmp(h->routes[i].path, url, n) == 0)
+			r = &h->routes[i];
 	}
 	if (!r)
 		return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
@@ -123,6 +131,11 @@ static FC_MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char 
 	ret = MHD_queue_response(c, reply.status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+const char *fc_http_query(const struct fc_http_reply *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
 int fc_http_start(struct fc_http *h, const char *listen, char *err, size_t errlen)

@@ -27,14 +27,23 @@ struct fc_http_reply {
 	unsigned status;          /* 200 unless the handler says otherwise */
 	const char *content_type; /* static string; default text/plain */
 	FILE *body;               /* write the body here */
+	const char *path;         /* the request's path (percent-decoded), for prefix routes */
+	void *conn;               /* the server's connection, for fc_http_query */
 };
 
 typedef void (*fc_http_handler)(void *ctx, struct fc_http_reply *r);
 
 struct fc_http *fc_http_new(void);
 
-/* Adds a route; returns 0 or FC_ELIMIT / FC_ENOMEM. Before fc_http_start. */
+/* Adds a route; returns 0 or FC_ELIMIT / FC_ENOMEM. Before fc_http_start.
+ * A path that ends in '/' (other than "/") is a prefix route: it serves
+ * every longer path below it (the handler reads r->path); exact routes
+ * are matched first. */
 int fc_http_route(struct fc_http *h, const char *path, fc_http_handler fn, void *ctx);
+
+/* The value of query parameter key (?key=value) of the request being
+ * answered, NULL when absent. Valid during the handler call. */
+const char *fc_http_query(const struct fc_http_reply *r, const char *key);
 
 /* Listens on "ADDR:PORT" or "[V6ADDR]:PORT" (port 0: any free port) and
  * starts serving. Returns 0, or an fc_err with a one-line reason in err. */

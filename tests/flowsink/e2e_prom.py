@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -120,6 +121,52 @@ def wait_flows(port, fs, want, timeout=90):
     return None
 
 
+def check_query(r, port, flows):
+    """/sets/{key} (txt and json) against SMEMBERS, /ips/{ip} against the
+    hashes and the JSON's sums."""
+    members = set(r.cmd("SMEMBERS", "ipaddress"))
+    scard = r.cmd("SCARD", "ipaddress")
+    status, txt = get(port, "/sets/ipaddress?format=txt")
+    lines = txt.splitlines()
+    if status != 200 or len(lines) != scard or set(lines) != members:
+        fail("/sets/ipaddress?format=txt: %d lines (SCARD %d), equal to SMEMBERS: %s" %
+             (len(lines), scard, set(lines) == members))
+    status, js = get(port, "/sets/ipaddress?format=json")
+    doc = json.loads(js)
+    if doc["key"] != "ipaddress" or doc["count"] != scard or set(doc["members"]) != members:
+        fail("/sets/ipaddress?format=json: count %s, SCARD %d" % (doc.get("count"), scard))
+    status, js = get(port, "/sets/no-such-key?format=txt")
+    if status != 200 or js != "":
+        fail("/sets of a missing key: %d %r" % (status, js))
+    sums = collections.defaultdict(lambda: [0, 0, 0])
+    for fl in flows:
+        ips = {a for a in (fl.get("src_addr"), fl.get("dst_addr")) if a}
+        for a in ips:
+            c = sums[a]
+            c[0] += fl.get("bytes_scaled") or fl.get("bytes", 0)
+            c[1] += fl.get("packets_scaled") or fl.get("packets", 0)
+            c[2] += 1
+    sample = sorted(members)[:5] + [a for a in sorted(members) if ":" in a][:3]
+    for ip in sample:
+        status, js = get(port, "/ips/" + ip)
+        doc = json.loads(js)
+        cnt = [c for c in doc["counters"] if c["key"] == "cnt"]
+        if (status != 200 or doc["ip"] != ip or doc["sets"] != ["ipaddress"] or len(cnt) != 1 or
+                [cnt[0]["bytes"], cnt[0]["packets"], cnt[0]["flows"]] != sums[ip]):
+            fail("/ips/%s = %s, want sets [ipaddress] and cnt %s" % (ip, js, sums[ip]))
+    status, js = get(port, "/ips/192.0.2.250")
+    if json.loads(js) != {"ip": "192.0.2.250", "sets": [], "counters": []}:
+        fail("/ips of an unknown address: %s" % js)
+    try:
+        get(port, "/ips/not-an-ip")
+        fail("/ips/not-an-ip answered 200")
+    except urllib.error.HTTPError as e:
+        if e.code != 400:
+            fail("/ips/not-an-ip: %d, want 400" % e.code)
+    print("/sets/ipaddress?format=txt: %d lines = SCARD ipaddress; json likewise; /ips/{ip} "
+          "of %d addresses: sets and counters exact" % (scard, len(sample)), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--collector", required=True)
@@ -133,7 +180,7 @@ def main():
 
     s = harness.Servers()
     try:
-        s.start_redis()
+        r = s.start_redis()
         brokers = s.start_kafka(args.collector)
         nets = os.path.join(s.work, "networks.csv")
         open(nets, "w").write(NETWORKS)
@@ -155,7 +202,8 @@ def main():
             fail("no flow carries an AS name: the networks file did not apply")
         want = expected(flows)
 
-        fs, port = run_member(s, args, brokers, "flowsink", "prom", [])
+        fs, port = run_member(s, args, brokers, "flowsink", "prom",
+                              ["--redis-set", "ipaddress", "--redis-counters", "cnt"])
         text = wait_flows(port, fs, n)
         chk = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                              text=True, timeout=60)
@@ -178,8 +226,8 @@ def main():
         status, body = get(port, "/healthz")
         if status != 200 or body.strip() != "ok":
             fail("/healthz: %d %r" % (status, body))
-        harness.kill(fs)
-        if fs.returncode != 0:
+        check_query(r, port, flows)
+        if harness.kill(fs) != 0:
             fail("flowsink exited %d on SIGTERM" % fs.returncode)
 
         # The cap: two series kept, the rest in "other", no byte lost.
