@@ -51,7 +51,8 @@
 
 static const char copy_sql[] =
 	"COPY flows (time, exporter, exporter_name, src_addr, dst_addr, proto, src_port, "
-	"dst_port, src_as, dst_as, src_country, dst_country, bytes, packets) FROM STDIN";
+	"dst_port, src_as, dst_as, src_as_name, dst_as_name, src_country, dst_country, bytes, "
+	"packets) FROM STDIN";
 
 struct pg_stats {
 	uint64_t batches;         /* transactions committed */
@@ -268,6 +269,10 @@ static char *put_row(struct pg_sink *s, char *p, const struct fc_sink_flow *f)
 	p = put_u64(p, f->src_as);
 	*p++ = '\t';
 	p = put_u64(p, f->dst_as);
+	*p++ = '\t';
+	p = put_text(s, p, f->src_as_name, sizeof(f->src_as_name));
+	*p++ = '\t';
+	p = put_text(s, p, f->dst_as_name, sizeof(f->dst_as_name));
 	*p++ = '\t';
 	p = put_country(s, p, f->src_country);
 	*p++ = '\t';
