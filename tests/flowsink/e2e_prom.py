@@ -16,8 +16,11 @@ member runs with --asn 64500 --asn 64502 and --prometheus-listen
     and no other series exists;
   - flowsink's own counters are there (records, lag per partition);
   - /healthz answers 200 "ok".
-A second run with --prometheus-max-series 2 checks the overflow series and
-its counter: every byte still counted, in two series plus "other".
+It also checks /sets/ipaddress (txt and json) against SMEMBERS/SCARD and
+/ips/{ip} against the counter hashes and the JSON's sums. A second run with
+--prometheus-max-series 2 checks the overflow series and its counter:
+every byte still counted, in two series plus "other". A third runs the
+exporter alone (no --redis) in its own group: the same sums.
 
 Exit codes: 0 pass, 1 fail, 77 skip (redis-server or promtool missing).
 """
@@ -89,9 +92,10 @@ def metric(text, name):
     return int(m.group(1)) if m else None
 
 
-def run_member(s, args, brokers, name, group, extra):
-    fs = s.spawn([args.flowsink, "--brokers", brokers, "--redis", "127.0.0.1:%d" % s.redis_port,
-                  "--group", group, "--prometheus-listen", "127.0.0.1:0"] +
+def run_member(s, args, brokers, name, group, extra, redis=True):
+    rd = ["--redis", "127.0.0.1:%d" % s.redis_port] if redis else []
+    fs = s.spawn([args.flowsink, "--brokers", brokers] + rd +
+                 ["--group", group, "--prometheus-listen", "127.0.0.1:0"] +
                  sum([["--asn", str(a)] for a in OURS], []) + extra, name)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -249,6 +253,21 @@ def main():
         print("capped at 2 series: sums unchanged, %d flows in the overflow series" % over,
               flush=True)
         harness.kill(fs)
+
+        # The exporter alone (no Redis): same sums, /sets is not served.
+        fs, port = run_member(s, args, brokers, "flowsink-alone", "prom-alone", [], redis=False)
+        text = wait_flows(port, fs, n)
+        if parse(text) != dict(want):
+            fail("the exporter alone: series differ from the JSON's sums")
+        try:
+            get(port, "/sets/ipaddress")
+            fail("/sets served without --redis")
+        except urllib.error.HTTPError as e:
+            if e.code != 404:
+                fail("/sets without --redis: %d, want 404" % e.code)
+        if harness.kill(fs) != 0:
+            fail("the exporter alone exited %d on SIGTERM" % fs.returncode)
+        print("the exporter alone (no --redis): the same sums", flush=True)
     finally:
         s.cleanup()
     print("PASS", flush=True)
