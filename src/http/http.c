@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,6 +80,14 @@ static FC_MHD_RESULT send_text(struct MHD_Connection *c, unsigned status, const 
 	return ret;
 }
 
+/* A prefix route serves the paths below it, never itself (http.h). */
+static bool is_prefix(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 1 && path[n - 1] == '/';
+}
+
 static FC_MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *url,
 				const char *method, const char *version, const char *upload,
 				size_t *upload_len, void **con_cls)
@@ -99,7 +108,7 @@ static FC_MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "GET, HEAD");
 	for (size_t i = 0; i < h->n_routes; i++) {
-		if (strcmp(h->routes[i].path, url) == 0) {
+		if (strcmp(h->routes[i].path, url) == 0 && !is_prefix(h->routes[i].path)) {
 			r = &h->routes[i];
 			break;
 		}
@@ -107,7 +116,7 @@ static FC_MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char 
 	for (size_t i = 0; !r && i < h->n_routes; i++) {
 		size_t n = strlen(h->routes[i].path);
 
-		if (n > 1 && h->routes[i].path[n - 1] == '/' && strlen(url) > n &&
+		if (is_prefix(h->routes[i].path) && strlen(url) > n &&
 		    strncmp(h->routes[i].path, url, n) == 0)
 			r = &h->routes[i];
 	}

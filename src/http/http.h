@@ -37,8 +37,8 @@ struct fc_http *fc_http_new(void);
 
 /* Adds a route; returns 0 or FC_ELIMIT / FC_ENOMEM. Before fc_http_start.
  * A path that ends in '/' (other than "/") is a prefix route: it serves
- * every longer path below it (the handler reads r->path); exact routes
- * are matched first. */
+ * every longer path below it, not itself (the handler reads r->path);
+ * exact routes are matched first. */
 int fc_http_route(struct fc_http *h, const char *path, fc_http_handler fn, void *ctx);
 
 /* The value of query parameter key (?key=value) of the request being

@@ -361,6 +361,39 @@ START_TEST(http_routes)
 }
 END_TEST
 
+static void echo_path(void *ctx, struct fc_http_reply *r)
+{
+	const char *f = fc_http_query(r, "format");
+
+	(void)ctx;
+	fprintf(r->body, "path=%s format=%s\n", r->path, f ? f : "(none)");
+}
+
+START_TEST(http_prefix_routes)
+{
+	struct fc_http *h = fc_http_new();
+	char err[256];
+	const char *r;
+
+	ck_assert_int_eq(fc_http_route(h, "/sets/", echo_path, NULL), 0);
+	ck_assert_int_eq(fc_http_route(h, "/sets/exact", hello, "exact"), 0);
+	ck_assert_int_eq(fc_http_start(h, "127.0.0.1:0", err, sizeof(err)), 0);
+	r = http_exchange(fc_http_port(h), "GET /sets/ip%3Aa?format=txt HTTP/1.0\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(r, " 200 "));
+	ck_assert_ptr_nonnull(strstr(r, "\r\n\r\npath=/sets/ip:a format=txt\n"));
+	r = http_exchange(fc_http_port(h), "GET /sets/x HTTP/1.0\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(r, "path=/sets/x format=(none)\n"));
+	/* An exact route wins over the prefix; the prefix alone is no match. */
+	r = http_exchange(fc_http_port(h), "GET /sets/exact HTTP/1.0\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(r, "\r\n\r\nexact\n"));
+	r = http_exchange(fc_http_port(h), "GET /sets/ HTTP/1.0\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(r, " 404 "));
+	r = http_exchange(fc_http_port(h), "GET /setsx HTTP/1.0\r\n\r\n");
+	ck_assert_ptr_nonnull(strstr(r, " 404 "));
+	fc_http_free(h);
+}
+END_TEST
+
 /* Captures log lines written while fn runs. */
 static char *log_buf;
 static size_t log_len;
@@ -471,6 +504,7 @@ static Suite *metrics_suite(void)
 	tcase_add_test(ops, health_checks);
 	tcase_add_test(ops, doc_request_and_publish);
 	tcase_add_test(ops, http_routes);
+	tcase_add_test(ops, http_prefix_routes);
 	tcase_add_test(log, logsum_first_then_summary);
 	tcase_add_test(log, logsum_respects_level);
 	tcase_add_test(log, ratelimit_burst);
