@@ -3,9 +3,14 @@
  * NULL-terminated registry (fc_outputs). New outputs are added to that
  * array, not as new branches in the pipeline.
  *
- * Each message arrives twice-formed: as the protobuf-c message (for outputs
- * that render it, e.g. JSON) and as its length-delimited encoding (varint
- * length + bytes, for Kafka and files). Both are borrowed for the call only.
+ * Each message arrives as its record (struct fc_flow or struct fc_counter,
+ * for outputs that read fields, e.g. Kafka's flow key) and as its
+ * length-delimited encoding (varint length + bytes, for Kafka and files),
+ * written by the schema-specific encoders (encode/pb_flow.h). The
+ * protobuf-c message is built only for outputs whose ops set needs_pb
+ * (JSON renders from it): building it costs about as much as encoding, so
+ * the pipeline skips it when no output of that stream asks. All are
+ * borrowed for the call only.
  *
  * One message kind per stream: a reader of a stream finds only the kind it
  * expects. An output instance serves one stream (flows, or sFlow counter
@@ -35,6 +40,8 @@
 #include <protobuf-c/protobuf-c.h>
 
 struct fc_config;
+struct fc_counter;
+struct fc_flow;
 struct fc_metrics;
 
 enum fc_msg_kind {
@@ -44,6 +51,12 @@ enum fc_msg_kind {
 
 struct fc_msg {
 	enum fc_msg_kind kind;
+	/* the record: flow set for FC_MSG_FLOW, counter for FC_MSG_COUNTER
+	 * (either may be NULL when a caller hands only pb) */
+	const struct fc_flow *flow;
+	const struct fc_counter *counter;
+	/* the protobuf-c message; NULL unless an output taking this kind sets
+	 * needs_pb */
 	const ProtobufCMessage *pb;
 	const uint8_t *framed; /* varint length prefix + message */
 	size_t framed_len;
@@ -58,6 +71,8 @@ struct fc_output_ops {
 	size_t priv_size;
 	/* true: routes each enum fc_msg_kind to a stream of its own. */
 	bool own_streams;
+	/* true: write reads msg->pb, so the pipeline builds it. */
+	bool needs_pb;
 	/* Returns 0 or an fc_err; close is called on failure too. */
 	int (*open)(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m);
 	/* Returns 0, or an fc_err when the message was dropped (already

@@ -117,7 +117,7 @@ static int write_msg(void *priv, const struct fc_msg *msg)
 	pthread_mutex_lock(&o->lock);
 	errno = 0;
 	if (o->json)
-		rc = fc_json_write_msg(msg->pb, o->style, o->f);
+		rc = msg->pb ? fc_json_write_msg(msg->pb, o->style, o->f) : FC_EINVAL;
 	else if (fwrite(msg->framed, 1, msg->framed_len, o->f) != msg->framed_len)
 		rc = FC_ESYS;
 	/* Counted under the lock: workers share this output. A message is
@@ -186,6 +186,7 @@ const struct fc_output_ops fc_output_file = {
 const struct fc_output_ops fc_output_json = {
 	.name = "json",
 	.priv_size = sizeof(struct file_out),
+	.needs_pb = true, /* rendered from the protobuf-c message */
 	.open = open_json,
 	.write = write_msg,
 	.poll = poll_file,

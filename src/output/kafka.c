@@ -96,6 +96,7 @@
 #include "core/log.h"
 #include "core/stop.h"
 #include "fc/err.h"
+#include "fc/flow.h"
 #include "flow.pb-c.h"
 #include "metrics/health.h"
 #include "metrics/metrics.h"
@@ -854,12 +855,12 @@ static bool batch_key_matches(const struct kafka_batch *b, const struct fc_msg *
 }
 
 /* Appends one endpoint: address bytes (4 or 16), then the port, big-endian. */
-static size_t put_endpoint(uint8_t *out, const ProtobufCBinaryData *a, uint32_t port)
+static size_t put_endpoint(uint8_t *out, const uint8_t *addr, size_t len, uint32_t port)
 {
-	size_t n = a->len <= 16 ? a->len : 16;
+	size_t n = len <= 16 ? len : 16;
 
 	if (n)
-		memcpy(out, a->data, n);
+		memcpy(out, addr, n);
 	out[n] = (uint8_t)(port >> 8);
 	out[n + 1] = (uint8_t)port;
 	return n + 2;
@@ -868,20 +869,44 @@ static size_t put_endpoint(uint8_t *out, const ProtobufCBinaryData *a, uint32_t 
 /* The flow key: both endpoints, the smaller (by bytes) first, then the IP
  * protocol; at most FC_KAFKA_KEY_MAX bytes. Both directions of a
  * conversation get one key, so a consumer pairing them finds both in one
- * partition; librdkafka's partitioner hashes it. */
-static size_t flow_key(const Flowpb__FlowMessage *m, uint8_t *out)
+ * partition; librdkafka's partitioner hashes it. a and b are the endpoints
+ * as put_endpoint wrote them. */
+static size_t flow_key(const uint8_t *a, size_t al, const uint8_t *b, size_t bl, uint32_t proto,
+		       uint8_t *out)
 {
-	uint8_t a[18], b[18];
-	size_t al = put_endpoint(a, &m->src_addr, m->src_port);
-	size_t bl = put_endpoint(b, &m->dst_addr, m->dst_port);
 	size_t common = al < bl ? al : bl;
 	int c = memcmp(a, b, common);
 	bool swap = c > 0 || (c == 0 && al > bl);
 
 	memcpy(out, swap ? b : a, swap ? bl : al);
 	memcpy(out + (swap ? bl : al), swap ? a : b, swap ? al : bl);
-	out[al + bl] = (uint8_t)m->proto;
+	out[al + bl] = (uint8_t)proto;
 	return al + bl + 1;
+}
+
+/* The key of msg read from its record (the pipeline's path, no protobuf-c
+ * message built) or else from its protobuf-c message; 0 when it has
+ * neither. */
+static size_t msg_flow_key(const struct fc_msg *msg, uint8_t *out)
+{
+	uint8_t a[18], b[18];
+	size_t al, bl;
+
+	if (msg->flow) {
+		const struct fc_flow *f = msg->flow;
+
+		al = put_endpoint(a, f->src_addr.a, fc_addr_len(&f->src_addr), f->src_port);
+		bl = put_endpoint(b, f->dst_addr.a, fc_addr_len(&f->dst_addr), f->dst_port);
+		return flow_key(a, al, b, bl, f->proto, out);
+	}
+	if (msg->pb && msg->pb->descriptor == &flowpb__flow_message__descriptor) {
+		const Flowpb__FlowMessage *m = (const Flowpb__FlowMessage *)(const void *)msg->pb;
+
+		al = put_endpoint(a, m->src_addr.data, m->src_addr.len, m->src_port);
+		bl = put_endpoint(b, m->dst_addr.data, m->dst_addr.len, m->dst_port);
+		return flow_key(a, al, b, bl, m->proto, out);
+	}
+	return 0;
 }
 
 static int kafka_write_locked(struct kafka_out *k, const struct fc_msg *msg)
@@ -892,12 +917,15 @@ static int kafka_write_locked(struct kafka_out *k, const struct fc_msg *msg)
 	int rc = 0;
 
 	assert(msg->kind == FC_MSG_FLOW || msg->kind == FC_MSG_COUNTER);
-	if (k->flow_key && msg->kind == FC_MSG_FLOW && msg->pb &&
-	    msg->pb->descriptor == &flowpb__flow_message__descriptor) {
-		keyed = *msg;
-		keyed.key_len = flow_key((const Flowpb__FlowMessage *)(const void *)msg->pb, key);
-		keyed.key = key;
-		msg = &keyed;
+	if (k->flow_key && msg->kind == FC_MSG_FLOW) {
+		size_t n = msg_flow_key(msg, key);
+
+		if (n > 0) {
+			keyed = *msg;
+			keyed.key_len = n;
+			keyed.key = key;
+			msg = &keyed;
+		}
 	}
 	if (k->per_record <= 1)
 		return kafka_produce(k, msg->kind, msg->framed, msg->framed_len, msg->key, msg->key_len,

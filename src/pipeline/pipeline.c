@@ -87,50 +87,59 @@ static bool takes(const struct fc_output_inst *o, enum fc_msg_kind kind)
 	return o->stream == kind || (o->stream == FC_MSG_FLOW && o->ops->own_streams);
 }
 
-static void publish(struct fc_pipeline *p, enum fc_msg_kind kind, const ProtobufCMessage *pb,
+/* Hands msg (framed, keyed) to every output of its stream. */
+static void publish(struct fc_pipeline *p, struct fc_msg *msg, size_t framed_len,
 		    const struct fc_addr *key)
 {
-	struct fc_msg msg = {.kind = kind, .pb = pb};
-	size_t n = fc_pb_frame(pb, p->frame, sizeof(p->frame));
-
-	if (n == 0) {
+	if (framed_len == 0) {
 		(*p->encode_errors)++;
 		return;
 	}
-	msg.framed = p->frame;
-	msg.framed_len = n;
-	msg.key = key->a;
-	msg.key_len = fc_addr_len(key);
+	msg->framed = p->frame;
+	msg->framed_len = framed_len;
+	msg->key = key->a;
+	msg->key_len = fc_addr_len(key);
 	for (size_t i = 0; i < p->n_outs; i++) {
-		if (!takes(&p->outs[i], kind))
+		if (!takes(&p->outs[i], msg->kind))
 			continue;
-		if (p->outs[i].ops->write(p->outs[i].priv, &msg) != 0)
+		if (p->outs[i].ops->write(p->outs[i].priv, msg) != 0)
 			(*p->output_drops)++;
 	}
 }
 
+/* The bytes come from the schema-specific encoders (byte-identical to
+ * protobuf-c's, tests/unit/test_pb_flow.c); the protobuf-c message is
+ * filled only when an output of the stream renders it (needs_pb). */
 static void on_flow(void *ctx, struct fc_flow *f)
 {
 	struct fc_pipeline *p = ctx;
+	struct fc_msg msg = {.kind = FC_MSG_FLOW, .flow = f};
 
 	apply_sampling(p, f);
 	fc_enrich_flow(p->enrich, f);
-	fc_pb_flow_fill(f, &p->pbf);
-	publish(p, FC_MSG_FLOW, &p->pbf.msg.base, &f->sampler_address);
+	if (p->needs_pb[FC_MSG_FLOW]) {
+		fc_pb_flow_fill(f, &p->pbf);
+		msg.pb = &p->pbf.msg.base;
+	}
+	publish(p, &msg, fc_pb_flow_frame(f, p->frame, sizeof(p->frame)), &f->sampler_address);
 	(*p->flows_out)++;
 }
 
 static void on_counter(void *ctx, const struct fc_counter *c)
 {
 	struct fc_pipeline *p = ctx;
+	struct fc_msg msg = {.kind = FC_MSG_COUNTER, .counter = c};
 
 	if (!p->counters_routed) {
 		/* Never mixed into a flow stream: no counter output, no publish. */
 		(*p->counters_unrouted)++;
 		return;
 	}
-	fc_pb_counter_fill(c, &p->pbc);
-	publish(p, FC_MSG_COUNTER, &p->pbc.msg.base, &c->agent);
+	if (p->needs_pb[FC_MSG_COUNTER]) {
+		fc_pb_counter_fill(c, &p->pbc);
+		msg.pb = &p->pbc.msg.base;
+	}
+	publish(p, &msg, fc_pb_counter_frame(c, p->frame, sizeof(p->frame)), &c->agent);
 	(*p->counters_out)++;
 }
 
@@ -241,8 +250,13 @@ int fc_pipeline_init(struct fc_pipeline *p, const struct fc_config *cfg, struct 
 		m, "counters_dropped_total", "reason=\"no_counters_output\"",
 		"sFlow counter samples not published because no output takes them "
 		"(--counters-output, or the kafka output's counter topic)");
-	for (size_t i = 0; i < n_outs; i++)
+	for (size_t i = 0; i < n_outs; i++) {
 		p->counters_routed |= takes(&outs[i], FC_MSG_COUNTER);
+		for (int k = FC_MSG_FLOW; k <= FC_MSG_COUNTER; k++) {
+			if (outs[i].ops->needs_pb && takes(&outs[i], (enum fc_msg_kind)k))
+				p->needs_pb[k] = true;
+		}
+	}
 	p->encode_errors = fc_metrics_counter(m, "drops_total", "reason=\"encode\"",
 					      "records dropped, by reason");
 	p->output_drops = fc_metrics_counter(m, "drops_total", "reason=\"output\"",

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "encode/pb.h"
 #include "encode/pb_counter.h"
+#include "encode/pb_flow.h"
 #include "fc/dgram.h"
 #include "fc/output.h"
 
@@ -65,7 +66,9 @@ struct fc_pipeline {
 	bool counters_routed;
 	uint64_t *encode_errors;
 	uint64_t *output_drops;
-	struct fc_pb_flow pbf;
+	/* by enum fc_msg_kind: some output of that stream reads msg->pb */
+	bool needs_pb[2];
+	struct fc_pb_flow pbf; /* filled only when needs_pb */
 	struct fc_pb_counter pbc;
 	uint8_t frame[FC_PB_MAX_FRAMED];
 };

@@ -25,6 +25,9 @@ static struct {
 	uint64_t rate[MAX_MSGS];
 	size_t key_len[MAX_MSGS];
 	uint8_t key[MAX_MSGS][16];
+	bool had_pb[MAX_MSGS];
+	bool had_flow[MAX_MSGS];
+	uint64_t pb_rate[MAX_MSGS]; /* sampling_rate in msg->pb, when set */
 } cap;
 
 static int cap_write(void *priv, const struct fc_msg *msg)
@@ -42,6 +45,10 @@ static int cap_write(void *priv, const struct fc_msg *msg)
 		cap.rate[cap.n] = m->sampling_rate;
 		cap.key_len[cap.n] = msg->key_len;
 		memcpy(cap.key[cap.n], msg->key, msg->key_len);
+		cap.had_pb[cap.n] = msg->pb != NULL;
+		cap.had_flow[cap.n] = msg->flow != NULL;
+		cap.pb_rate[cap.n] =
+			msg->pb ? ((const Flowpb__FlowMessage *)(const void *)msg->pb)->sampling_rate : 0;
 	}
 	cap.n++;
 	flowpb__flow_message__free_unpacked(m, NULL);
@@ -49,6 +56,8 @@ static int cap_write(void *priv, const struct fc_msg *msg)
 }
 
 static const struct fc_output_ops cap_ops = {.name = "capture", .write = cap_write};
+static const struct fc_output_ops cap_pb_ops = {
+	.name = "capture-pb", .needs_pb = true, .write = cap_write};
 
 /* One NetFlow v5 datagram with one record and the given header interval. */
 static size_t v5(uint8_t *b, uint16_t interval)
@@ -105,6 +114,41 @@ START_TEST(sampling_policy)
 	ck_assert_uint_eq(rate_for("192.0.2.200", 0, &cfg), 512);
 	ck_assert_uint_eq(rate_for("2001:db8:1::1", 0, &cfg), 4000);
 	ck_assert_uint_eq(rate_for("2001:db9::1", 7, &cfg), 7);
+	fc_config_fini(&cfg);
+}
+END_TEST
+
+/* The protobuf-c message is built only when an output asks for it
+ * (needs_pb); every output gets the record and the same bytes. */
+START_TEST(pb_built_only_when_asked)
+{
+	struct fc_output_inst outs[2] = {{.ops = &cap_ops}, {.ops = &cap_pb_ops}};
+	struct fc_config cfg;
+	struct fc_metrics *m = fc_metrics_new();
+	struct fc_pipeline *p = calloc(1, sizeof(*p));
+	uint8_t b[72];
+	struct fc_dgram g = {.data = b, .src_port = 2055, .time_ns = 1};
+	char err[128];
+
+	fc_config_init(&cfg);
+	g.len = v5(b, 100);
+	ck_assert_int_eq(fc_addr_parse(&g.src, "192.0.2.1"), 0);
+	for (size_t n = 1; n <= 2; n++) {
+		ck_assert_int_eq(fc_pipeline_init(p, &cfg, m, outs, n, err, sizeof(err)), 0);
+		cap.n = 0;
+		fc_pipeline_run(p, &g, 1);
+		ck_assert_int_eq(cap.n, (int)n);
+		for (int i = 0; i < cap.n; i++) {
+			ck_assert(cap.had_flow[i]);
+			ck_assert(cap.had_pb[i] == (n == 2));
+			ck_assert_uint_eq(cap.rate[i], 100);
+			if (cap.had_pb[i])
+				ck_assert_uint_eq(cap.pb_rate[i], 100);
+		}
+		fc_pipeline_fini(p);
+	}
+	free(p);
+	fc_metrics_free(m);
 	fc_config_fini(&cfg);
 }
 END_TEST
@@ -479,6 +523,7 @@ int main(void)
 	TCase *tc = tcase_create("sampling");
 
 	tcase_add_test(tc, sampling_policy);
+	tcase_add_test(tc, pb_built_only_when_asked);
 	tcase_add_loop_test(tc, rule_parsing, 0, (int)(sizeof(rules) / sizeof(rules[0])));
 	tcase_add_test(tc, bad_override_refused_at_start);
 	suite_add_tcase(s, tc);

@@ -178,7 +178,7 @@ def run_one(a, proto, output, rate, tmp):
         delivered = vals.get('output_messages_total{output="file"}', 0)
     else:
         delivered = (total(vals, 'kafka_delivered_total') -
-                     total(vals, 'counter_samples_published_total'))
+                     total(vals, 'counters_published_total'))
     kdrops = total(vals, 'udp_kernel_drops_total')
     cpu = cpu1 - cpu0
     res.update(sent=sent, achieved=sent / elapsed if elapsed > 0 else 0.0,
