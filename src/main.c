@@ -678,110 +678,90 @@ static int exit_for(int rc)
 	return rc == FC_ENOMEM || rc == FC_ESYS ? EXIT_RUNTIME : EXIT_CONFIG;
 }
 
-int main(int argc, char **argv)
+/* What the option table cannot check alone; warnings for combinations
+ * that work but surprise. Returns 0, or -1 after logging (configuration). */
+static int check_config(struct fc_config *cfg)
 {
-	struct fc_config cfg;
-	struct fc_http *http = NULL;
-	struct reporter rep = {.started = false};
-	struct fc_metrics *final = NULL;
-	size_t n_started = 0;
-	char err[256];
-	int rc, exit_code = EXIT_CONFIG;
+	enum fc_json_style style;
 
-	start_time_ns = fc_now_ns();
-	fc_config_init(&cfg);
-	rc = parse_config(&cfg, argc, argv);
-	if (rc == 1) {
-		exit_code = EXIT_OK;
-		goto out;
+	if (fc_log_set_level(cfg->log_level) != 0) {
+		fc_log(FC_LOG_ERROR, "unknown --log-level '%s'", cfg->log_level);
+		return -1;
 	}
-	if (rc)
-		goto out;
-	if (fc_log_set_level(cfg.log_level) != 0) {
-		fc_log(FC_LOG_ERROR, "unknown --log-level '%s'", cfg.log_level);
-		goto out;
+	/* Checked here too: with no JSON output nothing else would. */
+	if (fc_json_style_parse(cfg->json_style, &style) != 0) {
+		fc_log(FC_LOG_ERROR, "--json-style %s: expected native or goflow2", cfg->json_style);
+		return -1;
 	}
-	{
-		enum fc_json_style style;
-
-		/* Checked here too: with no JSON output nothing else would. */
-		if (fc_json_style_parse(cfg.json_style, &style) != 0) {
-			fc_log(FC_LOG_ERROR, "--json-style %s: expected native or goflow2",
-			       cfg.json_style);
-			goto out;
-		}
-	}
-	if (cfg.workers > 1 && cfg.template_ignore_port)
+	if (cfg->workers > 1 && cfg->template_ignore_port)
 		fc_log(FC_LOG_WARN, "--template-ignore-port with several workers: an exporter whose "
 				    "source port changes may reach a worker without its templates");
-	if (cfg.pcap && cfg.workers > 1) {
+	if (cfg->pcap && cfg->workers > 1) {
 		fc_log(FC_LOG_WARN, "--pcap replays with one worker");
-		cfg.workers = 1;
+		cfg->workers = 1;
 	}
-	install_signals();
-	exit_code = EXIT_RUNTIME;
-	health = fc_health_new();
-	if (!health)
-		goto out;
-	if (cfg.pcap && uses_embedded_kafka(&cfg))
+	if (cfg->pcap && uses_embedded_kafka(cfg))
 		fc_log(FC_LOG_WARN, "--pcap into the embedded Kafka: it lives in this process and "
 				    "is gone when the replay ends; name --kafka-brokers or an --output");
-	rc = open_outputs(&cfg);
-	if (rc) {
-		exit_code = exit_for(rc);
-		goto out;
-	}
+	return 0;
+}
 
-	n_workers = cfg.workers;
+/* Allocates the workers and opens each one's input and pipeline. Returns
+ * EXIT_OK or the exit status the failure calls for (logged). */
+static int open_workers(const struct fc_config *cfg)
+{
+	char err[256];
+	int rc;
+
+	n_workers = cfg->workers;
 	workers = calloc(n_workers, sizeof(*workers));
 	if (!workers)
-		goto out;
+		return EXIT_RUNTIME;
 	for (size_t i = 0; i < n_workers; i++) {
 		struct worker *w = &workers[i];
 
 		w->id = (int)i;
-		w->cfg = &cfg;
-		w->in_ops = cfg.pcap ? &fc_input_pcap : &fc_input_udp;
+		w->cfg = cfg;
+		w->in_ops = cfg->pcap ? &fc_input_pcap : &fc_input_udp;
 		w->m = fc_metrics_new();
 		if (!w->m)
-			goto out;
+			return EXIT_RUNTIME;
 		fc_metrics_set_health(w->m, health);
 		for (int d = 0; d < DOC_COUNT; d++) {
 			w->doc[d] = fc_doc_new();
 			if (!w->doc[d])
-				goto out;
+				return EXIT_RUNTIME;
 		}
 		w->in_priv = calloc(1, w->in_ops->priv_size);
 		if (!w->in_priv)
-			goto out;
-		rc = w->in_ops->open(w->in_priv, cfg.pcap, &cfg, w->m);
+			return EXIT_RUNTIME;
+		rc = w->in_ops->open(w->in_priv, cfg->pcap, cfg, w->m);
 		if (rc) {
 			/* Cannot start: address in use, bad --listen, unreadable
 			 * capture: the configuration names what is not there. */
-			exit_code = rc == FC_ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
-			goto out;
+			return rc == FC_ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
 		}
-		rc = fc_pipeline_init(&w->pipe, &cfg, w->m, outs, n_outs, err, sizeof(err));
+		rc = fc_pipeline_init(&w->pipe, cfg, w->m, outs, n_outs, err, sizeof(err));
 		w->pipe_init = true;
 		if (rc) {
 			/* The files the options name (databases, networks) could
 			 * not be used: configuration, whatever the errno. */
 			fc_log(FC_LOG_ERROR, "%s", err);
-			exit_code = rc == FC_ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
-			goto out;
+			return rc == FC_ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
 		}
 		fc_pipeline_set_worker(&w->pipe, (unsigned)i);
 	}
-	rc = start_http(&cfg, &http);
-	if (rc) {
-		exit_code = rc == FC_EINVAL ? EXIT_CONFIG : EXIT_RUNTIME;
-		goto out;
-	}
-	rep.interval_ns = cfg.stats_interval * 1000000000ull;
-	if (pthread_mutex_init(&rep.lock, NULL) == 0 && pthread_cond_init(&rep.cond, NULL) == 0 &&
-	    pthread_create(&rep.thread, NULL, reporter_main, &rep) == 0)
-		rep.started = true;
-	n_started = 1;
+	return EXIT_OK;
+}
+
+/* Runs worker 0 on this thread and the others on their own until the
+ * input ends or a stop is requested. *out_started: workers that ran.
+ * Returns EXIT_OK or EXIT_RUNTIME (a worker failed or did not start). */
+static int run_workers(size_t *out_started)
+{
+	size_t n_started = 1;
+	int rc = EXIT_OK;
+
 	for (size_t i = 1; i < n_workers; i++) {
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
 			fc_log(FC_LOG_ERROR, "cannot start worker %zu", i);
@@ -795,51 +775,106 @@ int main(int argc, char **argv)
 	atomic_store(&stop_requested, true);
 	for (size_t i = 1; i < n_started; i++)
 		pthread_join(workers[i].thread, NULL);
-	rc = 0;
 	if (n_started < n_workers)
 		rc = EXIT_RUNTIME;
 	for (size_t i = 0; i < n_started; i++) {
 		if (workers[i].rc)
 			rc = EXIT_RUNTIME;
 	}
-	exit_code = rc;
+	*out_started = n_started;
+	return rc;
+}
+
+/* Closes inputs and outputs (the outputs flush within their bound), prints
+ * the final counters and turns them into the exit status. */
+static int finish(const struct fc_config *cfg, size_t n_started, int exit_code)
+{
+	struct fc_metrics *final;
+
+	for (size_t i = 0; workers && i < n_workers; i++) {
+		if (workers[i].in_priv) {
+			workers[i].in_ops->close(workers[i].in_priv);
+			free(workers[i].in_priv);
+			workers[i].in_priv = NULL;
+		}
+		/* Counters of inputs closed after the last loop turn. */
+		if (workers[i].m)
+			fc_metrics_publish(workers[i].m);
+	}
+	close_outputs();
+	if (!n_started)
+		return exit_code;
+	final = collect(true);
+	if (!final)
+		return exit_code;
+	if (fc_log_enabled(FC_LOG_WARN)) {
+		fflush(stdout);
+		fprintf(stderr, "# final counters\n");
+		fc_metrics_print(final, stderr);
+	}
+	exit_code = final_status(cfg, final, exit_code);
+	fc_metrics_free(final);
+	return exit_code;
+}
+
+static void free_workers(void)
+{
+	for (size_t i = 0; workers && i < n_workers; i++) {
+		if (workers[i].pipe_init)
+			fc_pipeline_fini(&workers[i].pipe);
+		fc_metrics_free(workers[i].m);
+		for (int d = 0; d < DOC_COUNT; d++)
+			fc_doc_free(workers[i].doc[d]);
+	}
+	free(workers);
+	workers = NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct fc_config cfg;
+	struct fc_http *http = NULL;
+	struct reporter rep = {.started = false};
+	size_t n_started = 0;
+	int rc, exit_code = EXIT_CONFIG;
+
+	start_time_ns = fc_now_ns();
+	fc_config_init(&cfg);
+	rc = parse_config(&cfg, argc, argv);
+	if (rc == 1) {
+		exit_code = EXIT_OK;
+		goto out;
+	}
+	if (rc || check_config(&cfg) != 0)
+		goto out;
+	install_signals();
+	exit_code = EXIT_RUNTIME;
+	health = fc_health_new();
+	if (!health)
+		goto out;
+	rc = open_outputs(&cfg);
+	if (rc) {
+		exit_code = exit_for(rc);
+		goto out;
+	}
+	exit_code = open_workers(&cfg);
+	if (exit_code != EXIT_OK)
+		goto out;
+	rc = start_http(&cfg, &http);
+	if (rc) {
+		exit_code = rc == FC_EINVAL ? EXIT_CONFIG : EXIT_RUNTIME;
+		goto out;
+	}
+	rep.interval_ns = cfg.stats_interval * 1000000000ull;
+	if (pthread_mutex_init(&rep.lock, NULL) == 0 && pthread_cond_init(&rep.cond, NULL) == 0 &&
+	    pthread_create(&rep.thread, NULL, reporter_main, &rep) == 0)
+		rep.started = true;
+	exit_code = run_workers(&n_started);
 out:
 	reporter_stop(&rep);
 	fc_http_free(http);
-	if (workers) {
-		for (size_t i = 0; i < n_workers; i++) {
-			if (workers[i].in_priv) {
-				workers[i].in_ops->close(workers[i].in_priv);
-				free(workers[i].in_priv);
-			}
-			/* Counters of inputs closed after the last loop turn. */
-			if (workers[i].m)
-				fc_metrics_publish(workers[i].m);
-		}
-	}
-	close_outputs();
-	if (n_started) {
-		final = collect(true);
-		if (final) {
-			if (fc_log_enabled(FC_LOG_WARN)) {
-				fflush(stdout);
-				fprintf(stderr, "# final counters\n");
-				fc_metrics_print(final, stderr);
-			}
-			exit_code = final_status(&cfg, final, exit_code);
-			fc_metrics_free(final);
-		}
-	}
-	if (workers) {
-		for (size_t i = 0; i < n_workers; i++) {
-			if (workers[i].pipe_init)
-				fc_pipeline_fini(&workers[i].pipe);
-			fc_metrics_free(workers[i].m);
-			for (int d = 0; d < DOC_COUNT; d++)
-				fc_doc_free(workers[i].doc[d]);
-		}
-		free(workers);
-	}
+	exit_code = finish(&cfg, n_started, exit_code);
+	free_workers();
 	free_outputs();
 	fc_health_free(health);
 	fc_config_fini(&cfg);

@@ -293,6 +293,77 @@ static void http_ips(void *ctx, struct fc_http_reply *r)
 	free(o.cnt);
 }
 
+/* The sink registry: each sink whose option is given is opened, in this
+ * order; the consumer commits only what all of them applied. Returns 0,
+ * or -1 after logging (the sinks opened so far are in sinks[*n_sinks]). */
+static int open_sinks(struct fc_fsopts *o, struct fc_consumer_sink *sinks, size_t *n_sinks,
+		      struct web *web)
+{
+	const struct {
+		const char *name, *arg;
+		const struct fc_sink_ops *ops;
+	} reg[] = {
+		{"redis", o->redis, &fc_sink_redis},
+		{"postgres", o->postgres, &fc_sink_postgres},
+		{"prometheus", o->asn.n ? "on" : NULL, &fc_sink_prom},
+	};
+	char err[512];
+
+	_Static_assert(sizeof(reg) / sizeof(reg[0]) <= MAX_SINKS, "a slot per sink");
+	for (size_t i = 0; i < sizeof(reg) / sizeof(reg[0]); i++) {
+		if (!reg[i].arg)
+			continue;
+		sinks[*n_sinks].ops = reg[i].ops;
+		if (reg[i].ops->open(&sinks[*n_sinks].priv, o, &stop_requested, err, sizeof(err))) {
+			fc_log(FC_LOG_ERROR, "%s: %s", reg[i].name, err);
+			return -1;
+		}
+		if (reg[i].ops == &fc_sink_prom)
+			web->prom = sinks[*n_sinks].priv;
+		(*n_sinks)++;
+	}
+	return 0;
+}
+
+/* The HTTP listener (--prometheus-listen): /metrics and /healthz, plus
+ * /sets/ and /ips/ with the Redis sink. Returns 0, or -1 after logging. */
+static int start_web(struct fc_fsopts *o, struct fc_consumer *c, struct fc_consumer_sink *sinks,
+		     size_t n_sinks, struct web *web, struct fc_http **out_http)
+{
+	struct fc_http *http;
+	char err[512];
+
+	web->c = c;
+	web->sinks = sinks;
+	web->n_sinks = n_sinks;
+	web->doc = fc_doc_new();
+	http = *out_http = fc_http_new();
+	if (!web->doc || !http || fc_http_route(http, "/metrics", http_metrics, web) != 0 ||
+	    fc_http_route(http, "/healthz", http_healthz, web) != 0) {
+		fc_log(FC_LOG_ERROR, "out of memory");
+		return -1;
+	}
+	if (o->redis) {
+		if (fc_redis_query_new(&web->q, o, err, sizeof(err))) {
+			fc_log(FC_LOG_ERROR, "redis query: %s", err);
+			return -1;
+		}
+		if (fc_http_route(http, "/sets/", http_sets, web) != 0 ||
+		    fc_http_route(http, "/ips/", http_ips, web) != 0) {
+			fc_log(FC_LOG_ERROR, "out of memory");
+			return -1;
+		}
+	}
+	if (fc_http_start(http, o->prometheus_listen, err, sizeof(err))) {
+		fc_log(FC_LOG_ERROR, "--prometheus-listen: %s", err);
+		return -1;
+	}
+	fc_consumer_set_tick(c, on_tick, web);
+	fc_log(FC_LOG_INFO, "http: listening on port %u (%s): /metrics /healthz%s",
+	       fc_http_port(http), o->prometheus_listen, web->q ? " /sets/{key} /ips/{ip}" : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct web web = {0};
@@ -328,72 +399,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	install_signals();
-	/* The sink registry: each sink whose option is given is opened, in
-	 * this order; the consumer commits only what all of them applied. */
-	{
-		const struct {
-			const char *name, *arg;
-			const struct fc_sink_ops *ops;
-		} reg[] = {
-			{"redis", o.redis, &fc_sink_redis},
-			{"postgres", o.postgres, &fc_sink_postgres},
-			{"prometheus", o.asn.n ? "on" : NULL, &fc_sink_prom},
-		};
-
-		_Static_assert(sizeof(reg) / sizeof(reg[0]) <= MAX_SINKS, "a slot per sink");
-		for (size_t i = 0; i < sizeof(reg) / sizeof(reg[0]); i++) {
-			if (!reg[i].arg)
-				continue;
-			sinks[n_sinks].ops = reg[i].ops;
-			rc = reg[i].ops->open(&sinks[n_sinks].priv, &o, &stop_requested, err,
-					      sizeof(err));
-			if (rc) {
-				fc_log(FC_LOG_ERROR, "%s: %s", reg[i].name, err);
-				goto out;
-			}
-			if (reg[i].ops == &fc_sink_prom)
-				web.prom = sinks[n_sinks].priv;
-			n_sinks++;
-		}
-	}
+	if (open_sinks(&o, sinks, &n_sinks, &web) != 0)
+		goto out;
 	rc = fc_consumer_new(&c, &o, sinks, n_sinks, &stop_requested, err, sizeof(err));
 	if (rc) {
 		fc_log(FC_LOG_ERROR, "%s", err);
 		goto out;
 	}
-	if (strcmp(o.prometheus_listen, "off") != 0) {
-		web.c = c;
-		web.sinks = sinks;
-		web.n_sinks = n_sinks;
-		web.doc = fc_doc_new();
-		http = fc_http_new();
-		if (!web.doc || !http || fc_http_route(http, "/metrics", http_metrics, &web) != 0 ||
-		    fc_http_route(http, "/healthz", http_healthz, &web) != 0) {
-			fc_log(FC_LOG_ERROR, "out of memory");
-			goto out;
-		}
-		if (o.redis) {
-			rc = fc_redis_query_new(&web.q, &o, err, sizeof(err));
-			if (rc) {
-				fc_log(FC_LOG_ERROR, "redis query: %s", err);
-				goto out;
-			}
-			if (fc_http_route(http, "/sets/", http_sets, &web) != 0 ||
-			    fc_http_route(http, "/ips/", http_ips, &web) != 0) {
-				fc_log(FC_LOG_ERROR, "out of memory");
-				goto out;
-			}
-		}
-		rc = fc_http_start(http, o.prometheus_listen, err, sizeof(err));
-		if (rc) {
-			fc_log(FC_LOG_ERROR, "--prometheus-listen: %s", err);
-			goto out;
-		}
-		fc_consumer_set_tick(c, on_tick, &web);
-		fc_log(FC_LOG_INFO, "http: listening on port %u (%s): /metrics /healthz%s",
-		       fc_http_port(http), o.prometheus_listen,
-		       web.q ? " /sets/{key} /ips/{ip}" : "");
-	}
+	if (strcmp(o.prometheus_listen, "off") != 0 &&
+	    start_web(&o, c, sinks, n_sinks, &web, &http) != 0)
+		goto out;
 	fc_log(FC_LOG_INFO, "flowsink %s: group %s, topic %s, brokers %s, redis %s, postgres %s, "
 	       "asn %s",
 	       FC_VERSION, o.group, o.topic, o.brokers, o.redis ? o.redis : "-",

@@ -257,6 +257,67 @@ static struct frag_slot *frag_add(struct pcap_in *p, const struct fc_pkt *k, uin
 	return s;
 }
 
+/* One frame to the UDP payload it carries, reassembled when it is a
+ * fragment. Returns true with the payload in *out_src and *out_len and, when
+ * those bytes live in a reassembly slot, the slot in *out_slot (the caller
+ * frees it); false when the frame is skipped, already counted. */
+static bool frame_payload(struct pcap_in *p, const struct pcap_pkthdr *h, const u_char *data,
+			  uint64_t ts, struct fc_pkt *k, const uint8_t **out_src, size_t *out_len,
+			  struct frag_slot **out_slot)
+{
+	struct fc_cur c;
+	enum fc_pkt_start start;
+	struct frag_slot *s;
+
+	fc_cur_init(&c, data, h->caplen);
+	start = link_start(p->linktype, &c);
+	if (!start) {
+		(*p->unsupported_link)++;
+		return false;
+	}
+	fc_pkt_parse(c.p, fc_cur_left(&c), start, k);
+	if (k->ip_version == 0) {
+		(*p->bad_frames)++;
+		return false;
+	}
+	if (k->proto != 17) {
+		(*p->not_udp)++;
+		return false;
+	}
+	if (!(k->more_fragments || k->frag_offset)) {
+		if (!k->l4_payload) {
+			(*p->bad_frames)++;
+			return false;
+		}
+		*out_src = k->l4_payload;
+		*out_len = k->l4_payload_len;
+		*out_slot = NULL;
+		return true;
+	}
+	s = frag_add(p, k, ts);
+	if (!s)
+		return false; /* not complete yet */
+	{
+		struct fc_cur u;
+		uint16_t ulen;
+
+		fc_cur_init(&u, s->buf, s->total);
+		k->src_port = fc_cur_be16(&u);
+		k->dst_port = fc_cur_be16(&u);
+		ulen = fc_cur_be16(&u);
+		fc_cur_skip(&u, 2);
+		if (u.err || ulen < 8) {
+			(*p->bad_frames)++;
+			frag_free(s);
+			return false;
+		}
+		*out_src = u.p;
+		*out_len = fc_cur_left(&u) < (size_t)ulen - 8 ? fc_cur_left(&u) : (size_t)ulen - 8;
+	}
+	*out_slot = s;
+	return true;
+}
+
 static int pcap_read_(void *priv, struct fc_dgram *out, int max, int timeout_ms)
 {
 	struct pcap_in *p = priv;
@@ -269,10 +330,8 @@ static int pcap_read_(void *priv, struct fc_dgram *out, int max, int timeout_ms)
 	while (n < max) {
 		struct pcap_pkthdr *h;
 		const u_char *data;
-		struct fc_cur c;
 		struct fc_pkt k;
-		enum fc_pkt_start start;
-		const uint8_t *payload, *src;
+		const uint8_t *src;
 		struct frag_slot *s;
 		size_t plen;
 		uint64_t ts;
@@ -303,49 +362,8 @@ static int pcap_read_(void *priv, struct fc_dgram *out, int max, int timeout_ms)
 		ts = (uint64_t)h->ts.tv_sec * 1000000000ull;
 		ts += (uint64_t)h->ts.tv_usec *
 		      (pcap_get_tstamp_precision(p->pc) == PCAP_TSTAMP_PRECISION_NANO ? 1u : 1000u);
-		fc_cur_init(&c, data, h->caplen);
-		start = link_start(p->linktype, &c);
-		if (!start) {
-			(*p->unsupported_link)++;
+		if (!frame_payload(p, h, data, ts, &k, &src, &plen, &s))
 			continue;
-		}
-		fc_pkt_parse(c.p, fc_cur_left(&c), start, &k);
-		if (k.ip_version == 0) {
-			(*p->bad_frames)++;
-			continue;
-		}
-		if (k.proto != 17) {
-			(*p->not_udp)++;
-			continue;
-		}
-		s = NULL;
-		if (k.more_fragments || k.frag_offset) {
-			struct fc_cur u;
-			uint16_t ulen;
-
-			s = frag_add(p, &k, ts);
-			if (!s)
-				continue;
-			fc_cur_init(&u, s->buf, s->total);
-			k.src_port = fc_cur_be16(&u);
-			k.dst_port = fc_cur_be16(&u);
-			ulen = fc_cur_be16(&u);
-			fc_cur_skip(&u, 2);
-			if (u.err || ulen < 8) {
-				(*p->bad_frames)++;
-				frag_free(s);
-				continue;
-			}
-			src = u.p;
-			plen = fc_cur_left(&u) < (size_t)ulen - 8 ? fc_cur_left(&u) : (size_t)ulen - 8;
-		} else {
-			if (!k.l4_payload) {
-				(*p->bad_frames)++;
-				continue;
-			}
-			src = k.l4_payload;
-			plen = k.l4_payload_len;
-		}
 		/* The parser falls back to the captured length when an IP or
 		 * UDP length field is 0 (offloaded captures), and a pcap record
 		 * may hold 256 KiB: nothing longer than a UDP payload can be is
@@ -361,15 +379,14 @@ static int pcap_read_(void *priv, struct fc_dgram *out, int max, int timeout_ms)
 			frag_free(s);
 			(*p->frag_reassembled)++;
 		}
-		payload = p->batch_copy + used;
-		used += plen;
-		out[n].data = payload;
+		out[n].data = p->batch_copy + used;
 		out[n].len = plen;
 		out[n].src = k.src;
 		out[n].src_port = (uint16_t)k.src_port;
 		out[n].dst = k.dst;
 		out[n].dst_port = (uint16_t)k.dst_port;
 		out[n].time_ns = ts;
+		used += plen;
 		(*p->udp)++;
 		n++;
 	}

@@ -590,34 +590,11 @@ static int kafka_conf_buffer(rd_kafka_conf_t *conf, uint64_t bytes)
 	return conf_set(conf, kv, "--kafka-buffer-bytes");
 }
 
-static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
+/* The options that shape the output: key policy, codec, records per
+ * Kafka record (whose batch buffers are allocated here). 0 or an fc_err,
+ * logged. */
+static int kafka_options(struct kafka_out *k, const struct fc_config *cfg)
 {
-	struct kafka_out *k = priv;
-	char errstr[512];
-	rd_kafka_conf_t *conf = NULL;
-	const char *topics[2];
-	const char *brokers;
-	int rc;
-
-	assert(cfg && m);
-	memset(k, 0, sizeof(*k));
-	if (pthread_mutex_init(&k->lock, NULL) != 0)
-		return FC_ESYS;
-	k->lock_init = true;
-	k->m = m;
-	fc_metrics_set_guard(m, &k->lock);
-	k->health = fc_metrics_health(m);
-	kafka_register(k);
-	if (arg && *arg) {
-		fc_log(FC_LOG_ERROR, "kafka: the kafka output takes no argument (got \"%s\"); "
-				     "use --kafka-brokers and --kafka-topic",
-		       arg);
-		return FC_EINVAL;
-	}
-
-	topics[FC_MSG_FLOW] = cfg->kafka_topic ? cfg->kafka_topic : default_topic[FC_MSG_FLOW];
-	topics[FC_MSG_COUNTER] =
-		cfg->kafka_counter_topic ? cfg->kafka_counter_topic : default_topic[FC_MSG_COUNTER];
 	k->replay = cfg->pcap != NULL;
 	k->flush_ms = cfg->kafka_flush_ms > 3600000 ? 3600000 : (int)cfg->kafka_flush_ms;
 	k->per_record = cfg->kafka_msgs_per_record > 1 ? cfg->kafka_msgs_per_record : 1;
@@ -649,16 +626,19 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 				return FC_ENOMEM;
 		}
 	}
+	return 0;
+}
 
-	brokers = cfg->kafka_brokers;
-	if (!brokers) {
-		rc = kafka_start_embedded(k, topics);
-		if (rc)
-			return rc;
-		brokers = k->mock_bootstraps;
-	}
+/* The producer's configuration: our callbacks, the brokers, the buffer
+ * bounds and the codec, then the user's -X properties last so they can
+ * override anything. On success *out_conf is the caller's. */
+static int kafka_conf_build(struct kafka_out *k, const struct fc_config *cfg,
+			    const char *brokers, rd_kafka_conf_t **out_conf)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char errstr[512];
+	int rc;
 
-	conf = rd_kafka_conf_new();
 	if (!conf)
 		return FC_ENOMEM;
 	rd_kafka_conf_set_opaque(conf, k);
@@ -687,19 +667,67 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 		if (rc)
 			goto fail;
 	}
-	/* User properties last, untouched, so they can override anything. */
 	for (size_t i = 0; i < cfg->kafka_props.n; i++) {
 		rc = conf_set(conf, cfg->kafka_props.v[i], "-X");
 		if (rc)
 			goto fail;
 	}
+	*out_conf = conf;
+	return 0;
+fail:
+	rd_kafka_conf_destroy(conf);
+	return rc;
+}
+
+static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, struct fc_metrics *m)
+{
+	struct kafka_out *k = priv;
+	char errstr[512];
+	rd_kafka_conf_t *conf = NULL;
+	const char *topics[2];
+	const char *brokers;
+	int rc;
+
+	assert(cfg && m);
+	memset(k, 0, sizeof(*k));
+	if (pthread_mutex_init(&k->lock, NULL) != 0)
+		return FC_ESYS;
+	k->lock_init = true;
+	k->m = m;
+	fc_metrics_set_guard(m, &k->lock);
+	k->health = fc_metrics_health(m);
+	kafka_register(k);
+	if (arg && *arg) {
+		fc_log(FC_LOG_ERROR, "kafka: the kafka output takes no argument (got \"%s\"); "
+				     "use --kafka-brokers and --kafka-topic",
+		       arg);
+		return FC_EINVAL;
+	}
+
+	topics[FC_MSG_FLOW] = cfg->kafka_topic ? cfg->kafka_topic : default_topic[FC_MSG_FLOW];
+	topics[FC_MSG_COUNTER] =
+		cfg->kafka_counter_topic ? cfg->kafka_counter_topic : default_topic[FC_MSG_COUNTER];
+	rc = kafka_options(k, cfg);
+	if (rc)
+		return rc;
+
+	brokers = cfg->kafka_brokers;
+	if (!brokers) {
+		rc = kafka_start_embedded(k, topics);
+		if (rc)
+			return rc;
+		brokers = k->mock_bootstraps;
+	}
+	rc = kafka_conf_build(k, cfg, brokers, &conf);
+	if (rc)
+		return rc;
 	k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (!k->rk) {
 		fc_log(FC_LOG_ERROR, "kafka: producer: %s", errstr);
-		rc = FC_EINVAL;
-		goto fail;
+		rd_kafka_conf_destroy(conf);
+		return FC_EINVAL;
 	}
-	conf = NULL; /* owned by rk now */
+	/* conf is owned by rk now */
 	for (int i = 0; i < 2; i++) {
 		k->topic[i] = rd_kafka_topic_new(k->rk, topics[i], NULL);
 		if (!k->topic[i]) {
@@ -714,11 +742,6 @@ static int kafka_open(void *priv, const char *arg, const struct fc_config *cfg, 
 	if (cfg->spool_dir)
 		return fc_spool_open(&k->spool, cfg->spool_dir, cfg->spool_max_bytes, m);
 	return 0;
-
-fail:
-	if (conf)
-		rd_kafka_conf_destroy(conf);
-	return rc;
 }
 
 /* Hands spooled records back to librdkafka, oldest first, while its
