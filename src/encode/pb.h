@@ -21,7 +21,6 @@ struct fc_pb_flow {
 	ProtobufCBinaryData mpls_ip[FC_FLOW_MAX_MPLS];
 	ProtobufCBinaryData srh[FC_FLOW_MAX_SRH];
 	Flowpb__FlowMessage__LayerStack layers[FC_FLOW_MAX_LAYERS];
-	char *strings[16]; /* const-stripped views of f's strings */
 };
 
 /* Largest framed message we produce. The fixed fields and the bounded
