@@ -117,7 +117,7 @@ class Servers:
         self.kafka = None
 
     def spawn(self, cmd, name, **kw):
-        err = open(os.path.join(self.work, name + ".err"), "w")
+        err = open(os.path.join(self.work, name + ".err"), "a")  # a restart appends
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, **kw)
         p.errpath = err.name
         err.close()

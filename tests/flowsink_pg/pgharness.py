@@ -17,64 +17,27 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
+# fail/skip/free_port/kill and the process bookkeeping are the Redis
+# tests' (tests/flowsink/harness.py); only PostgreSQL is added here.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "flowsink"))
+from harness import fail, free_port, kill, skip  # noqa: E402,F401
+import harness  # noqa: E402
+
 PGBIN = "/usr/lib/postgresql/15/bin"
-BANNER = re.compile(r"embedded Kafka \(in-memory, for trials\) at (\S+), topic (\S+)")
 
 
-def fail(msg):
-    print("FAIL: " + msg, flush=True)
-    sys.exit(1)
-
-
-def skip(msg):
-    print("SKIP: " + msg, flush=True)
-    sys.exit(77)
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def kill(p, sig=signal.SIGTERM, timeout=30):
-    if p.poll() is None:
-        p.send_signal(sig)
-    try:
-        return p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        fail("process %d did not exit within %d s of signal %d" % (p.pid, timeout, sig))
-    return None
-
-
-class Servers:
+class Servers(harness.Servers):
     """Owns every process a test starts; cleanup() ends them by PID."""
 
     def __init__(self):
-        self.work = tempfile.mkdtemp(prefix="fc-flowsink-pg-")
-        os.chmod(self.work, 0o755)
-        self.procs = []
-        self.kafka = None
+        super().__init__(prefix="fc-flowsink-pg-")
+        os.chmod(self.work, 0o755)  # the cluster may run as nobody
         self.pg = None
         self.conninfo = None
-
-    def spawn(self, cmd, name, **kw):
-        err = open(os.path.join(self.work, name + ".err"), "a")
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, **kw)
-        p.errpath = err.name
-        err.close()
-        self.procs.append(p)
-        return p
 
     def cleanup(self):
         # postgres last: a fast shutdown (SIGINT) lets it remove its files
@@ -131,21 +94,6 @@ class Servers:
         if check and r.returncode != 0:
             fail("psql %s: %s" % (file or sql[:80], r.stderr[-2000:]))
         return [l.split("\t") for l in r.stdout.splitlines()] if r.stdout else []
-
-    def start_kafka(self, collector):
-        p = self.spawn([collector, "--http-listen", "off", "--listen", "127.0.0.1:%d" % free_port(socket.SOCK_DGRAM)],
-                       "kafka-holder")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            m = BANNER.search(open(p.errpath).read())
-            if m:
-                self.kafka = m.group(1)
-                return self.kafka
-            if p.poll() is not None:
-                break
-            time.sleep(0.05)
-        fail("collector did not print its embedded Kafka address: " + open(p.errpath).read())
-        return None
 
     def feed(self, collector, pcaps, json_out, extra=()):
         """Replays captures into the topic; their flows also go to json_out.
