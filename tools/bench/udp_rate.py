@@ -4,15 +4,21 @@ peers (nfcapd, nfacctd) are: real UDP over loopback, the collector pinned
 to one core with taskset and tools/flowgen sending from another, one fixed
 burst per rate.
 
-For each protocol (v5, v9, IPFIX, sFlow), each output (kafka: the embedded
-in-memory cluster, the default when no --kafka-brokers is given; file: a
-length-delimited protobuf file in a temporary folder) and each rate of the
-list, it starts a fresh collector on a free loopback port, sends
-rate x --seconds flows with flowgen --rate, waits until the collector is
-idle, reads its CPU time (utime + stime of /proc/PID/stat, all threads;
-also split into the collector's own threads and librdkafka's "rdk:"
-threads, which include the embedded broker), stops it with SIGTERM and
-reads the final counters it prints on exit.
+For each protocol (v5, v9, IPFIX, sFlow), each output (kafka: a broker;
+file: a length-delimited protobuf file in a temporary folder) and each
+rate of the list, it starts a fresh collector on a free loopback port,
+sends rate x --seconds flows with flowgen --rate, waits until the
+collector is idle, reads its CPU time (utime + stime of /proc/PID/stat,
+all threads; also split into the collector's own threads and
+librdkafka's "rdk:" threads), stops it with SIGTERM and reads the final
+counters it prints on exit.
+
+The broker (--broker): "external" (default) is librdkafka's mock cluster
+in a process of its own (BUILD/tests/e2e/mock_kafka), pinned to the
+sender's core, as a real broker runs on another machine: the collector
+pays for producing, not for being the broker. "embedded" is the
+collector's own in-memory cluster (no --kafka-brokers), whose broker
+thread (rdk:mock) then counts in the collector's CPU.
 
 A run is loss-free when flows sent (flowgen) == flows_published_total ==
 flows delivered (kafka_delivered_total minus counter samples, or the file
@@ -137,7 +143,58 @@ def stop(proc, timeout=60):
             proc.wait()
 
 
+def start_broker(a):
+    """mock_kafka on the sender's core; returns (process, bootstrap list)."""
+    proc = subprocess.Popen(['taskset', '-c', a.sender_cpu, a.mock_kafka, '4', 'flows',
+                             'flow-counters'], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline().strip()
+    if not line.startswith('bootstraps='):
+        proc.kill()
+        proc.wait()
+        raise RuntimeError('mock_kafka printed %r' % line)
+    return proc, line.split('=', 1)[1]
+
+
+def stop_broker(proc):
+    if proc is None:
+        return
+    try:
+        proc.stdin.close()
+        proc.wait(timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        proc.kill()
+        proc.wait()
+
+
+def run_floor(a):
+    """kafka_floor against a fresh mock_kafka: librdkafka's own CPU per
+    record, with nothing of the collector in front of it."""
+    for mode in ('produce', 'batch-partition'):
+        broker = None
+        try:
+            broker, bootstraps = start_broker(a)
+            g = subprocess.run(['taskset', '-c', a.collector_cpu, a.kafka_floor, '--brokers',
+                                bootstraps, '--records', '1000000', '--size',
+                                str(a.floor_size), '--mode', mode],
+                               capture_output=True, text=True, timeout=180)
+            print((g.stdout + g.stderr).strip(), flush=True)
+        finally:
+            stop_broker(broker)
+
+
 def run_one(a, proto, output, rate, tmp):
+    broker = None
+    try:
+        if output == 'kafka' and a.broker == 'external':
+            broker, bootstraps = start_broker(a)
+            return run_one_(a, proto, output, rate, tmp, ['--kafka-brokers', bootstraps])
+        return run_one_(a, proto, output, rate, tmp, [])
+    finally:
+        stop_broker(broker)
+
+
+def run_one_(a, proto, output, rate, tmp, broker_args):
     port = free_port()
     log = os.path.join(tmp, 'collector-%s-%s-%d.log' % (proto, output, rate))
     cmd = ['taskset', '-c', a.collector_cpu, a.collector, '--http-listen', 'off',
@@ -145,7 +202,7 @@ def run_one(a, proto, output, rate, tmp):
     if output == 'file':
         cmd += ['--output', 'file:' + os.path.join(tmp, 'flows.bin')]
     else:
-        cmd += ['--output', 'kafka', '--kafka-flush-ms', '20000']
+        cmd += ['--output', 'kafka', '--kafka-flush-ms', '20000'] + broker_args
     cmd += a.extra
     count = min(int(rate * a.seconds), a.max_flows)
     res = {'proto': proto, 'output': output, 'target': rate}
@@ -211,6 +268,14 @@ def main():
     ap.add_argument('--build', default=os.path.join(root, 'build'), help='meson build dir')
     ap.add_argument('--collector', help='collector binary (default BUILD/src/collector)')
     ap.add_argument('--flowgen', help='flowgen binary (default BUILD/tools/flowgen/flowgen)')
+    ap.add_argument('--mock-kafka', help='broker binary (default BUILD/tests/e2e/mock_kafka)')
+    ap.add_argument('--broker', choices=['external', 'embedded'], default='external',
+                    help='kafka output: a mock broker process of its own (default) or the '
+                    "collector's embedded one")
+    ap.add_argument('--floor', action='store_true',
+                    help='first measure librdkafka alone (tools/bench/kafka_floor: 1 M records '
+                    'of --floor-size bytes, one produce call each, then in batches)')
+    ap.add_argument('--floor-size', type=int, default=160, help='bytes per record (a flow)')
     ap.add_argument('--protos', default='nf5,nf9,ipfix,sflow')
     ap.add_argument('--outputs', default='kafka,file')
     ap.add_argument('--rates', default='100000,250000,500000,750000,1000000,1500000,2000000',
@@ -228,10 +293,14 @@ def main():
     a = ap.parse_args()
     a.collector = a.collector or os.path.join(a.build, 'src', 'collector')
     a.flowgen = a.flowgen or os.path.join(a.build, 'tools', 'flowgen', 'flowgen')
+    a.mock_kafka = a.mock_kafka or os.path.join(a.build, 'tests', 'e2e', 'mock_kafka')
+    a.kafka_floor = os.path.join(a.build, 'tools', 'bench', 'kafka_floor')
     if not 0 < a.seconds <= 30:
         ap.error('--seconds must be in (0, 30]')
     rates = [int(x) for x in a.rates.split(',') if x]
     summary = []
+    if a.floor:
+        run_floor(a)
     with tempfile.TemporaryDirectory(prefix='udp_rate.') as tmp:
         for proto in a.protos.split(','):
             for output in a.outputs.split(','):
@@ -252,8 +321,9 @@ def main():
                     except OSError:
                         pass
                 summary.append((proto, output, best))
-    print('\nsummary (collector on cpu %s, flowgen on cpu %s, %.1f s bursts%s)' %
-          (a.collector_cpu, a.sender_cpu, a.seconds,
+    print('\nsummary (collector on cpu %s, flowgen%s on cpu %s, %.1f s bursts%s)' %
+          (a.collector_cpu, ' and mock_kafka' if a.broker == 'external' else '',
+           a.sender_cpu, a.seconds,
            ', extra: ' + ' '.join(a.extra) if a.extra else ''))
     print('%-5s %-6s %22s %16s %26s' % ('proto', 'output', 'max loss-free flows/s',
                                           'CPU us/flow', 'of which collector threads'))
