@@ -3,7 +3,11 @@
 
 A mock broker runs in a process of its own (mock_kafka, 32 partitions so
 that its in-memory log, ~5 MB per partition, keeps every record of the
-test), and can be taken down and brought back. The collector gets a
+test), and can be taken down and brought back. Records are keyed by flow
+(--kafka-key flow) so they spread evenly over the partitions: without a
+key, librdkafka's sticky partitioner fills one partition at a time, and
+a spool read back in one burst can put more than 5 MB into one of them,
+past what the mock keeps. The collector gets a
 small memory buffer (--kafka-buffer-bytes 1 MiB, ~8000 flows) so that the
 outage overflows it into the spool within half a second; with the
 default 64 MiB buffer the same happens after ~25 s at 20k flows/s, which
@@ -114,7 +118,7 @@ class Collector:
     def __init__(self, args, work, name, port, mock, spool):
         self.err_path = os.path.join(work, name + ".err")
         cmd = [args.collector, "--http-listen", "off", "--listen", "127.0.0.1:%d" % port, "--kafka-brokers", mock.addr,
-               "--kafka-topic", TOPIC, "--kafka-key", "none", "--kafka-buffer-bytes",
+               "--kafka-topic", TOPIC, "--kafka-key", "flow", "--kafka-buffer-bytes",
                str(args.buffer_bytes), "--spool", spool, "-X", "reconnect.backoff.max.ms=1000"]
         if args.lz4:
             cmd += ["-X", "compression.codec=lz4"]
