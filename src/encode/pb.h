@@ -35,9 +35,12 @@ struct fc_pb_flow {
  * must not wrap a sum to small); v itself when the rate is 1 or unknown. */
 static inline uint64_t fc_pb_scaled(uint64_t v, uint64_t rate)
 {
+	uint64_t r;
+
+	/* an overflow flag from the multiply, not a 64-bit division per flow */
 	if (rate <= 1)
 		return v;
-	return v > UINT64_MAX / rate ? UINT64_MAX : v * rate;
+	return __builtin_mul_overflow(v, rate, &r) ? UINT64_MAX : r;
 }
 
 void fc_pb_flow_fill(const struct fc_flow *f, struct fc_pb_flow *s);

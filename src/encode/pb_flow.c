@@ -38,6 +38,12 @@ static inline uint32_t clamp(uint32_t n, uint32_t max)
 	return n < max ? n : max;
 }
 
+/* strnlen(c, 4) without a library call per flow and side. */
+static inline size_t country_len(const char c[4])
+{
+	return !c[0] ? 0u : !c[1] ? 1u : !c[2] ? 2u : !c[3] ? 3u : 4u;
+}
+
 struct strs {
 	const char *s[N_STR];
 	size_t len[N_STR];
@@ -166,9 +172,9 @@ size_t fc_pb_flow_frame(const struct fc_flow *f, uint8_t *buf, size_t cap)
 	uint8_t *end;
 
 	t.s[0] = f->src_country;
-	t.len[0] = strnlen(f->src_country, sizeof(f->src_country));
+	t.len[0] = country_len(f->src_country);
 	t.s[1] = f->dst_country;
-	t.len[1] = strnlen(f->dst_country, sizeof(f->dst_country));
+	t.len[1] = country_len(f->dst_country);
 	t.total = 2 * (sizeof(f->src_country) + STR_OVERHEAD);
 	str_at(&t, 2, f->src_city);
 	str_at(&t, 3, f->dst_city);
