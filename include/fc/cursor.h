@@ -14,9 +14,12 @@
 #ifndef FC_CURSOR_H
 #define FC_CURSOR_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "fc/err.h"
 
 struct fc_cur {
 	const uint8_t *p;
@@ -63,8 +66,49 @@ void fc_cur_copy(struct fc_cur *c, void *out, size_t n);
 void fc_cur_skip(struct fc_cur *c, size_t n);
 
 /* Returns a pointer to the next n bytes and advances, or NULL (and err set).
- * The pointer is a view into the caller's buffer: valid as long as it is. */
-const uint8_t *fc_cur_view(struct fc_cur *c, size_t n);
+ * The pointer is a view into the caller's buffer: valid as long as it is.
+ * Inline: the record decoders call it once per field or record. */
+static inline const uint8_t *fc_cur_view(struct fc_cur *c, size_t n)
+{
+	const uint8_t *p;
+
+	if (c->err != 0)
+		return NULL;
+	if (n > (size_t)(c->end - c->p)) {
+		c->err = FC_ETRUNC;
+		c->p = c->end;
+		return NULL;
+	}
+	p = c->p;
+	c->p += n;
+	return p;
+}
+
+/* A record of fixed size taken from a cursor with one bounds check; its
+ * fields are then read at offsets its reader proved, once, to lie inside
+ * it (a template-compiled plan: every offset + length <= the record size). */
+struct fc_view {
+	const uint8_t *p;
+	size_t n;
+};
+
+/* Takes the next n bytes as *out and advances; false (err set, *out empty)
+ * on a short read. */
+static inline bool fc_cur_take(struct fc_cur *c, size_t n, struct fc_view *out)
+{
+	out->p = fc_cur_view(c, n);
+	out->n = out->p ? n : 0;
+	return out->p != NULL;
+}
+
+/* The len bytes at off in v. off + len <= v->n is the caller's invariant,
+ * asserted here (debug, sanitizer and fuzz builds) rather than checked. */
+static inline const uint8_t *fc_view_at(const struct fc_view *v, size_t off, size_t len)
+{
+	assert(len <= v->n && off <= v->n - len);
+	(void)len;
+	return v->p + off;
+}
 
 /* Splits off a child reader over the next n bytes and advances past them.
  * On a short read the child is empty, err is set on the parent, and false

@@ -1,6 +1,7 @@
 /*
- * Bounded reader over untrusted bytes (see include/fc/cursor.h). The only
- * place in the project that advances a pointer over wire data. Every check
+ * Bounded reader over untrusted bytes (see include/fc/cursor.h). With the
+ * inline view functions of cursor.h, the only place in the project that
+ * advances a pointer over wire data. Every check
  * compares the request with what remains, so no p + n is ever formed past
  * the end of the buffer.
  */
@@ -12,18 +13,7 @@
 
 static const uint8_t *take(struct fc_cur *c, size_t n)
 {
-	const uint8_t *p;
-
-	if (c->err != 0)
-		return NULL;
-	if (n > (size_t)(c->end - c->p)) {
-		c->err = FC_ETRUNC;
-		c->p = c->end;
-		return NULL;
-	}
-	p = c->p;
-	c->p += n;
-	return p;
+	return fc_cur_view(c, n);
 }
 
 uint8_t fc_cur_u8(struct fc_cur *c)
@@ -90,11 +80,6 @@ void fc_cur_copy(struct fc_cur *c, void *out, size_t n)
 void fc_cur_skip(struct fc_cur *c, size_t n)
 {
 	(void)take(c, n);
-}
-
-const uint8_t *fc_cur_view(struct fc_cur *c, size_t n)
-{
-	return take(c, n);
 }
 
 bool fc_cur_sub(struct fc_cur *c, size_t n, struct fc_cur *out)

@@ -8,7 +8,10 @@
  * Owns: the table (static, read-only) and the per-record scratch state
  * (struct fc_nfx_rec) that the set walker fills field by field and then
  * turns into one or two struct fc_flow (a second one for a bi-flow's reverse
- * direction). Nothing here allocates or keeps pointers past a record.
+ * direction), and the compiled form of the same rules for one template
+ * (fc_ie_plan_compile / fc_ie_plan_run: the element and length of every
+ * field are looked at once per template, not once per record). Nothing
+ * here allocates or keeps pointers past a record.
  */
 #ifndef FC_DECODE_FIELDS_H
 #define FC_DECODE_FIELDS_H
@@ -17,7 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fc/cursor.h"
 #include "fc/flow.h"
+#include "template/store.h"
 
 #define FC_PEN_REVERSE 29305u /* RFC 5103 §6.1 */
 
@@ -110,6 +115,22 @@ const struct fc_ie *fc_ie_lookup(uint32_t pen, uint16_t id);
  * A length the entry does not accept is counted in r->bad_len and the value
  * is not used. */
 void fc_ie_apply(const struct fc_ie *ie, struct fc_nfx_rec *r, const uint8_t *v, size_t len);
+
+/* Compiles t's fields (f[].ie already set by fc_ie_lookup) into its record
+ * plan (struct fc_tmpl: plan, nsteps, fixlen, plan_seen, plan_bad, and
+ * f[].step): for a template without variable-length fields, one step per
+ * field whose element we use, with its offset in the record and the way to
+ * apply it chosen for its (element, length) once; fields whose length the
+ * element refuses are counted in plan_bad instead, unknown elements and
+ * zero-length fields are left out. A template with a variable-length field,
+ * or a record longer than a set can hold, gets no plan (t->plan false): its
+ * records are read field by field with fc_ie_apply. */
+void fc_ie_plan_compile(struct fc_tmpl *t);
+
+/* Applies one record of a planned template to r (cleared by the caller):
+ * rec holds exactly t->fixlen bytes. Same effect as fc_ie_apply on every
+ * field in order. */
+void fc_ie_plan_run(const struct fc_tmpl *t, struct fc_nfx_rec *r, const struct fc_view *rec);
 
 /* Big-endian unsigned value of the first min(len, 8) bytes; 0 for len 0. */
 uint64_t fc_ie_uint(const uint8_t *v, size_t len);

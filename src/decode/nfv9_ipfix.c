@@ -65,6 +65,7 @@ void fc_nfx_resolve(struct fc_tmpl *t)
 {
 	for (uint16_t k = 0; k < t->nfields; k++)
 		t->f[k].ie = fc_ie_lookup(t->f[k].pen, t->f[k].id);
+	fc_ie_plan_compile(t);
 }
 
 /* Length of a variable-length field (RFC 7011 §7): one byte < 255, or 255
@@ -239,6 +240,36 @@ static void options_record(struct fc_nfx_ctx *x, struct fc_tmpl_session *s,
 	}
 }
 
+/* One decoded record: counted, then turned into flows or options state. */
+static void record_done(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tmpl_session *s,
+			const struct fc_tmpl *t, struct fc_nfx_rec *r)
+{
+	if (r->bad_len)
+		*x->s->ie_bad_length += r->bad_len;
+	m->data_records++;
+	if (t->options)
+		options_record(x, s, r);
+	else
+		flow_record(x, m, s, r);
+}
+
+/* Data records of a template with a plan: every record has t->fixlen
+ * bytes, taken with one bounds check; the plan's offsets lie inside it. A
+ * set's tail shorter than a record is padding (fixlen == minlen). */
+static void planned_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m,
+			    struct fc_tmpl_session *s, const struct fc_tmpl *t, struct fc_cur *c)
+{
+	struct fc_nfx_rec r;
+	struct fc_view rec;
+
+	while (fc_cur_left(c) >= t->fixlen) {
+		(void)fc_cur_take(c, t->fixlen, &rec);
+		memset(&r, 0, sizeof(r));
+		fc_ie_plan_run(t, &r, &rec);
+		record_done(x, m, s, t, &r);
+	}
+}
+
 /* Decodes the records of one data set (c holds them, set header removed). */
 static int data_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tmpl_session *s,
 			const struct fc_tmpl *t, struct fc_cur *c)
@@ -246,6 +277,11 @@ static int data_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tm
 	const struct fc_nfx_state *st = x->s;
 	struct fc_nfx_rec r;
 
+	if (t->plan) {
+		planned_records(x, m, s, t, c);
+		return 0;
+	}
+	/* variable-length fields: each length read and checked in turn */
 	while (fc_cur_left(c) >= t->minlen) {
 		memset(&r, 0, sizeof(r));
 		for (uint16_t i = 0; i < t->nfields; i++) {
@@ -266,13 +302,7 @@ static int data_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tm
 			(*st->records_truncated)++;
 			return FC_ETRUNC;
 		}
-		if (r.bad_len)
-			*st->ie_bad_length += r.bad_len;
-		m->data_records++;
-		if (t->options)
-			options_record(x, s, &r);
-		else
-			flow_record(x, m, s, &r);
+		record_done(x, m, s, t, &r);
 	}
 	return 0;
 }

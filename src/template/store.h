@@ -66,11 +66,25 @@ struct fc_tmpl_session;
 #define FC_TMPL_VARLEN 0xffffu /* IPFIX variable-length field (RFC 7011 §7) */
 #define FC_TMPL_IFNAME_MAX 64
 
+/* One step of the decoder's record plan (see struct fc_tmpl): written by
+ * the decoder with f[].ie, copied with the template, never read here. */
+struct fc_tmpl_step {
+	const struct fc_ie *ie;
+	uint16_t off;            /* offset of the value in the record */
+	uint16_t len;            /* its length */
+	uint16_t dst;            /* where it goes (decoder-defined) */
+	uint8_t op;              /* how it is applied (decoder-defined) */
+};
+
 struct fc_tmpl_field {
 	uint32_t pen;            /* 0 = IANA / v9 */
 	uint16_t id;             /* without the enterprise bit */
 	uint16_t len;            /* bytes, or FC_TMPL_VARLEN */
 	const struct fc_ie *ie;  /* set by the decoder, NULL = skip by length */
+	/* Step number i of the plan (not field i's step: fields the decoder
+	 * skips have none), kept here so that the plan lives, is copied,
+	 * replaced, freed and accounted with its template. */
+	struct fc_tmpl_step step;
 };
 
 struct fc_tmpl {
@@ -82,6 +96,14 @@ struct fc_tmpl {
 	uint32_t minlen;   /* minimum record length (varlen counts 1) */
 	uint64_t learned_ns; /* first announced with these fields (datagram clock) */
 	uint64_t last_ns;  /* last announced (datagram clock) */
+	/* The decoder's record plan, compiled with f[].ie before fc_tmpl_add
+	 * (fc_tmpl_scratch clears plan; without it the decoder reads field by
+	 * field): f[0..nsteps).step, for a record of exactly fixlen bytes. */
+	bool plan;
+	uint16_t nsteps;
+	uint32_t fixlen;     /* record length (no variable-length field) */
+	uint32_t plan_seen;  /* decoder flags every record of it sets */
+	uint32_t plan_bad;   /* fields of every record with a length refused */
 	struct fc_tmpl_field f[];
 };
 
