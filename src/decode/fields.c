@@ -451,7 +451,8 @@ void fc_ie_apply(const struct fc_ie *ie, struct fc_nfx_rec *r, const uint8_t *v,
 
 /* How a step is applied: fc_ie_apply's cases, split by length where a
  * fixed-width read replaces the byte loop, and the commonest setters
- * inlined. Anything else goes through fc_ie_apply (OP_APPLY). */
+ * inlined. Anything else goes through fc_ie_apply (OP_APPLY). OP_VARLEN is
+ * a variable-length field (RFC 7011 §7), then the fixed part after it. */
 enum {
 	OP_APPLY = 1,
 	OP_U32_1, OP_U32_2, OP_U32_4,
@@ -460,6 +461,7 @@ enum {
 	OP_MAC,
 	OP_UP_START, OP_UP_END, /* set_time, 4-byte sysUpTime (21/22) */
 	OP_IN_IF,               /* set_in_if */
+	OP_VARLEN,
 };
 
 static uint8_t plan_op(const struct fc_ie *ie, size_t len)
@@ -489,7 +491,9 @@ static uint8_t plan_op(const struct fc_ie *ie, size_t len)
 
 void fc_ie_plan_compile(struct fc_tmpl *t)
 {
-	uint32_t off = 0, seen = 0, bad = 0;
+	struct fc_tmpl_step *steps = fc_tmpl_steps(t);
+	struct fc_tmpl_step *var = NULL; /* the last OP_VARLEN step */
+	uint32_t off = 0, lead = 0, seen = 0, bad = 0;
 	uint16_t n = 0;
 
 	t->plan = false;
@@ -497,23 +501,33 @@ void fc_ie_plan_compile(struct fc_tmpl *t)
 	t->fixlen = 0;
 	t->plan_seen = 0;
 	t->plan_bad = 0;
-	for (uint16_t k = 0; k < t->nfields; k++)
-		if (t->f[k].len == FC_TMPL_VARLEN)
-			return;
 	for (uint16_t k = 0; k < t->nfields; k++) {
 		const struct fc_tmpl_field *fd = &t->f[k];
 		const struct fc_ie *ie = fd->ie;
+		struct fc_tmpl_step *st;
 
+		if (fd->len == FC_TMPL_VARLEN) {
+			/* closes the fixed part before it; its own length and
+			 * value are read (checked) from each record */
+			if (var)
+				var->len = (uint16_t)off;
+			else
+				lead = off;
+			var = &steps[n++];
+			var->field = k;
+			var->off = 0;
+			var->len = 0;
+			var->dst = 0;
+			var->op = OP_VARLEN;
+			off = 0;
+			continue;
+		}
 		if (ie && fd->len > 0) {
 			if (!accepts(ie, fd->len)) {
 				bad++;
 			} else {
-				/* n <= k: step n is written after field k's own
-				 * definition was read, and it is not one the loop
-				 * reads again */
-				struct fc_tmpl_step *st = &t->f[n++].step;
-
-				st->ie = ie;
+				st = &steps[n++];
+				st->field = k;
 				st->off = (uint16_t)off;
 				st->len = fd->len;
 				st->dst = ie->off;
@@ -527,13 +541,15 @@ void fc_ie_plan_compile(struct fc_tmpl *t)
 		if (off > UINT16_MAX)
 			return;
 	}
-	if (off == 0)
+	if (var)
+		var->len = (uint16_t)off;
+	else if (off == 0)
 		return; /* refused by the store (minimum length 0) */
-	for (uint16_t k = n; k < t->nfields; k++)
-		memset(&t->f[k].step, 0, sizeof(t->f[k].step));
+	else
+		lead = off;
 	t->plan = true;
 	t->nsteps = n;
-	t->fixlen = off;
+	t->fixlen = lead;
 	t->plan_seen = seen;
 	t->plan_bad = bad;
 }
@@ -553,72 +569,127 @@ static uint64_t be64(const uint8_t *v)
 	return (uint64_t)be32(v) << 32 | be32(v + 4);
 }
 
+/* One fixed-length step on its len bytes at v: what fc_ie_apply does for
+ * that element and length, minus the checks done at compile time. */
+static inline void step_apply(const struct fc_tmpl *t, struct fc_nfx_rec *r,
+			      const struct fc_tmpl_step *st, const uint8_t *v)
+{
+	char *dst = (char *)r + st->dst;
+
+	switch (st->op) {
+	case OP_U32_1:
+		*(uint32_t *)(void *)dst = v[0];
+		break;
+	case OP_U32_2:
+		*(uint32_t *)(void *)dst = be16(v);
+		break;
+	case OP_U32_4:
+		*(uint32_t *)(void *)dst = be32(v);
+		break;
+	case OP_U64_1:
+		*(uint64_t *)(void *)dst = v[0];
+		break;
+	case OP_U64_2:
+		*(uint64_t *)(void *)dst = be16(v);
+		break;
+	case OP_U64_4:
+		*(uint64_t *)(void *)dst = be32(v);
+		break;
+	case OP_U64_8:
+		*(uint64_t *)(void *)dst = be64(v);
+		break;
+	case OP_ADDR4: {
+		struct fc_addr *a = (struct fc_addr *)(void *)dst;
+
+		/* the unused family of a dual-stack template is zeros */
+		if (a->family == 0 || be32(v) != 0)
+			fc_addr_set4(a, v);
+		break;
+	}
+	case OP_ADDR6: {
+		struct fc_addr *a = (struct fc_addr *)(void *)dst;
+
+		if (a->family == 0 || be64(v) != 0 || be64(v + 8) != 0)
+			fc_addr_set6(a, v);
+		break;
+	}
+	case OP_MAC:
+		*(uint64_t *)(void *)dst = (uint64_t)be16(v) << 32 | be32(v + 2);
+		break;
+	case OP_UP_START:
+		r->up_start = be32(v);
+		r->seen |= FC_SEEN_UP_START;
+		break;
+	case OP_UP_END:
+		r->up_end = be32(v);
+		r->seen |= FC_SEEN_UP_END;
+		break;
+	case OP_IN_IF:
+		r->f.in_if = (uint32_t)fc_ie_uint(v, st->len);
+		r->seen |= FC_SEEN_IFINDEX;
+		break;
+	default:
+		fc_ie_apply(t->f[st->field].ie, r, v, st->len);
+		break;
+	}
+}
+
 void fc_ie_plan_run(const struct fc_tmpl *t, struct fc_nfx_rec *r, const struct fc_view *rec)
 {
-	assert(t->plan && rec->n == t->fixlen);
+	/* the one check of the record: every step lies inside fixlen bytes */
+	assert(t->plan && !t->varlen && rec->n == t->fixlen);
 	/* fc_ie_apply marks an element seen before it applies the value */
 	r->seen |= t->plan_seen;
 	r->bad_len += t->plan_bad;
+	const struct fc_tmpl_step *steps = fc_tmpl_steps_const(t);
+
 	for (uint16_t i = 0; i < t->nsteps; i++) {
-		const struct fc_tmpl_step *st = &t->f[i].step;
-		const uint8_t *v = fc_view_at(rec, st->off, st->len);
-		char *dst = (char *)r + st->dst;
+		const struct fc_tmpl_step *st = &steps[i];
 
-		switch (st->op) {
-		case OP_U32_1:
-			*(uint32_t *)(void *)dst = v[0];
-			break;
-		case OP_U32_2:
-			*(uint32_t *)(void *)dst = be16(v);
-			break;
-		case OP_U32_4:
-			*(uint32_t *)(void *)dst = be32(v);
-			break;
-		case OP_U64_1:
-			*(uint64_t *)(void *)dst = v[0];
-			break;
-		case OP_U64_2:
-			*(uint64_t *)(void *)dst = be16(v);
-			break;
-		case OP_U64_4:
-			*(uint64_t *)(void *)dst = be32(v);
-			break;
-		case OP_U64_8:
-			*(uint64_t *)(void *)dst = be64(v);
-			break;
-		case OP_ADDR4: {
-			struct fc_addr *a = (struct fc_addr *)(void *)dst;
-
-			/* the unused family of a dual-stack template is zeros */
-			if (a->family == 0 || be32(v) != 0)
-				fc_addr_set4(a, v);
-			break;
-		}
-		case OP_ADDR6: {
-			struct fc_addr *a = (struct fc_addr *)(void *)dst;
-
-			if (a->family == 0 || be64(v) != 0 || be64(v + 8) != 0)
-				fc_addr_set6(a, v);
-			break;
-		}
-		case OP_MAC:
-			*(uint64_t *)(void *)dst = fc_ie_uint(v, 6);
-			break;
-		case OP_UP_START:
-			r->up_start = be32(v);
-			r->seen |= FC_SEEN_UP_START;
-			break;
-		case OP_UP_END:
-			r->up_end = be32(v);
-			r->seen |= FC_SEEN_UP_END;
-			break;
-		case OP_IN_IF:
-			r->f.in_if = (uint32_t)fc_ie_uint(v, st->len);
-			r->seen |= FC_SEEN_IFINDEX;
-			break;
-		default:
-			fc_ie_apply(st->ie, r, v, st->len);
-			break;
-		}
+		step_apply(t, r, st, fc_view_at(rec, st->off, st->len));
 	}
+}
+
+/* Length of a variable-length field (RFC 7011 §7): one byte < 255, or 255
+ * followed by a 16-bit length. On a short read 0 with c->err set. */
+static size_t varlen(struct fc_cur *c)
+{
+	size_t len = fc_cur_u8(c);
+
+	if (len == 255)
+		len = fc_cur_be16(c);
+	return len;
+}
+
+bool fc_ie_plan_run_var(const struct fc_tmpl *t, struct fc_nfx_rec *r, struct fc_cur *c)
+{
+	struct fc_view part;
+
+	assert(t->plan && t->varlen);
+	if (!fc_cur_take(c, t->fixlen, &part))
+		return false;
+	r->seen |= t->plan_seen;
+	r->bad_len += t->plan_bad;
+	const struct fc_tmpl_step *steps = fc_tmpl_steps_const(t);
+
+	for (uint16_t i = 0; i < t->nsteps; i++) {
+		const struct fc_tmpl_step *st = &steps[i];
+
+		if (st->op == OP_VARLEN) {
+			const struct fc_ie *ie = t->f[st->field].ie;
+			size_t len = varlen(c);
+			const uint8_t *v = fc_cur_view(c, len);
+
+			if (!v)
+				return false;
+			if (ie && len > 0)
+				fc_ie_apply(ie, r, v, len);
+			/* the fixed part up to the next variable-length field */
+			if (!fc_cur_take(c, st->len, &part))
+				return false;
+			continue;
+		}
+		step_apply(t, r, st, fc_view_at(&part, st->off, st->len));
+	}
+	return true;
 }

@@ -118,19 +118,27 @@ void fc_ie_apply(const struct fc_ie *ie, struct fc_nfx_rec *r, const uint8_t *v,
 
 /* Compiles t's fields (f[].ie already set by fc_ie_lookup) into its record
  * plan (struct fc_tmpl: plan, nsteps, fixlen, plan_seen, plan_bad, and
- * f[].step): for a template without variable-length fields, one step per
- * field whose element we use, with its offset in the record and the way to
- * apply it chosen for its (element, length) once; fields whose length the
- * element refuses are counted in plan_bad instead, unknown elements and
- * zero-length fields are left out. A template with a variable-length field,
- * or a record longer than a set can hold, gets no plan (t->plan false): its
- * records are read field by field with fc_ie_apply. */
+ * the steps, fc_tmpl_steps): one step per field whose element we use, with its offset in
+ * the fixed-length part of the record it is in and the way to apply it
+ * chosen for its (element, length) once; fields whose length the element
+ * refuses are counted in plan_bad instead, unknown elements and
+ * zero-length fields are left out. A variable-length field is a step of
+ * its own that also covers the fixed part after it; fixlen is then the
+ * fixed part before the first one, else the whole record's length. A
+ * record longer than a set can hold gets no plan (t->plan false; such a
+ * template never matches a record). */
 void fc_ie_plan_compile(struct fc_tmpl *t);
 
-/* Applies one record of a planned template to r (cleared by the caller):
- * rec holds exactly t->fixlen bytes. Same effect as fc_ie_apply on every
- * field in order. */
+/* Applies one record of a planned template without variable-length
+ * fields to r (cleared by the caller): rec holds exactly t->fixlen bytes.
+ * Same effect as fc_ie_apply on every field in order. */
 void fc_ie_plan_run(const struct fc_tmpl *t, struct fc_nfx_rec *r, const struct fc_view *rec);
+
+/* The same for a planned template with variable-length fields, reading the
+ * record from c: each fixed part taken with one bounds check, each
+ * variable length read and checked. False when the record runs past the
+ * end of c (c->err set; r is then partly filled and not a record). */
+bool fc_ie_plan_run_var(const struct fc_tmpl *t, struct fc_nfx_rec *r, struct fc_cur *c);
 
 /* Big-endian unsigned value of the first min(len, 8) bytes; 0 for len 0. */
 uint64_t fc_ie_uint(const uint8_t *v, size_t len);

@@ -277,12 +277,21 @@ static int data_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tm
 	const struct fc_nfx_state *st = x->s;
 	struct fc_nfx_rec r;
 
-	if (t->plan) {
+	if (t->plan && !t->varlen) {
 		planned_records(x, m, s, t, c);
 		return 0;
 	}
-	/* variable-length fields: each length read and checked in turn */
-	while (fc_cur_left(c) >= t->minlen) {
+	while (t->plan && fc_cur_left(c) >= t->minlen) {
+		memset(&r, 0, sizeof(r));
+		if (!fc_ie_plan_run_var(t, &r, c)) {
+			/* the last record runs past its set: not a record */
+			(*st->records_truncated)++;
+			return FC_ETRUNC;
+		}
+		record_done(x, m, s, t, &r);
+	}
+	/* No plan (a record no set can carry): field by field. */
+	while (!t->plan && fc_cur_left(c) >= t->minlen) {
 		memset(&r, 0, sizeof(r));
 		for (uint16_t i = 0; i < t->nfields; i++) {
 			const struct fc_tmpl_field *fd = &t->f[i];

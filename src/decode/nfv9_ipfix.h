@@ -72,9 +72,9 @@ struct fc_nfx_state *fc_nfx_state_new(struct fc_metrics *m, struct fc_tmpl_store
 /* Accepts NULL. */
 void fc_nfx_state_free(struct fc_nfx_state *s);
 
-/* Sets f[].ie of t's fields from the IE table (NULL = skip by length). The
- * front door also hands it to the store for templates read from the
- * persistence file. */
+/* Sets f[].ie of t's fields from the IE table (NULL = skip by length) and
+ * compiles t's record plan (fc_ie_plan_compile). The front door also hands
+ * it to the store for templates read from the persistence file. */
 void fc_nfx_resolve(struct fc_tmpl *t);
 
 /* What one decode call works with. */

@@ -139,7 +139,9 @@ struct fc_tmpl_store *fc_tmpl_store_new(const struct fc_config *cfg, struct fc_m
 	/* one budget for the process: each worker's store takes its share */
 	e->mem_budget = (size_t)(cfg->template_memory / (cfg->workers ? cfg->workers : 1));
 	register_counters(e, m);
-	e->scratch = malloc(sizeof(struct fc_tmpl) + e->max_fields * sizeof(struct fc_tmpl_field));
+	/* each field may have a plan step (fc_tmpl_steps) */
+	e->scratch = malloc(sizeof(struct fc_tmpl) +
+			    e->max_fields * (sizeof(struct fc_tmpl_field) + sizeof(struct fc_tmpl_step)));
 	if (!e->scratch || tmpl_sessions_init(e) != 0)
 		goto fail;
 	if (cfg->template_file)

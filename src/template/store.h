@@ -28,8 +28,9 @@
  * handed back to the system (malloc_trim) on the next expiry pass.
  *
  * The store treats a template's fields as opaque: the decoder resolves
- * them to its IE table (f[].ie) before fc_tmpl_add, and the hooks' resolve
- * function does it for templates read from the persistence file.
+ * them to its IE table (f[].ie) and compiles its record plan (the plan
+ * fields and steps of struct fc_tmpl) before fc_tmpl_add, and the hooks'
+ * resolve function does it for templates read from the persistence file.
  *
  * Files: lifecycle.c (creation, counters, expiry), session.c (the session
  * table), templates.c, options.c (sampling, init time, interface names),
@@ -66,25 +67,21 @@ struct fc_tmpl_session;
 #define FC_TMPL_VARLEN 0xffffu /* IPFIX variable-length field (RFC 7011 §7) */
 #define FC_TMPL_IFNAME_MAX 64
 
-/* One step of the decoder's record plan (see struct fc_tmpl): written by
- * the decoder with f[].ie, copied with the template, never read here. */
-struct fc_tmpl_step {
-	const struct fc_ie *ie;
-	uint16_t off;            /* offset of the value in the record */
-	uint16_t len;            /* its length */
-	uint16_t dst;            /* where it goes (decoder-defined) */
-	uint8_t op;              /* how it is applied (decoder-defined) */
-};
-
 struct fc_tmpl_field {
 	uint32_t pen;            /* 0 = IANA / v9 */
 	uint16_t id;             /* without the enterprise bit */
 	uint16_t len;            /* bytes, or FC_TMPL_VARLEN */
 	const struct fc_ie *ie;  /* set by the decoder, NULL = skip by length */
-	/* Step number i of the plan (not field i's step: fields the decoder
-	 * skips have none), kept here so that the plan lives, is copied,
-	 * replaced, freed and accounted with its template. */
-	struct fc_tmpl_step step;
+};
+
+/* One step of the decoder's record plan (see struct fc_tmpl): written by
+ * the decoder with f[].ie, copied with the template, never read here. */
+struct fc_tmpl_step {
+	uint16_t off;            /* offset of the value in the record (part) */
+	uint16_t len;            /* its length */
+	uint16_t dst;            /* where it goes (decoder-defined) */
+	uint16_t field;          /* index in f[] */
+	uint8_t op;              /* how it is applied (decoder-defined) */
 };
 
 struct fc_tmpl {
@@ -97,15 +94,29 @@ struct fc_tmpl {
 	uint64_t learned_ns; /* first announced with these fields (datagram clock) */
 	uint64_t last_ns;  /* last announced (datagram clock) */
 	/* The decoder's record plan, compiled with f[].ie before fc_tmpl_add
-	 * (fc_tmpl_scratch clears plan; without it the decoder reads field by
-	 * field): f[0..nsteps).step, for a record of exactly fixlen bytes. */
+	 * (fc_tmpl_scratch clears it): nsteps steps stored right after
+	 * f[nfields] in the same block (fc_tmpl_steps), so that the plan is
+	 * copied, replaced, freed and accounted with its template. The
+	 * store reads nsteps for the size only. */
 	bool plan;
 	uint16_t nsteps;
-	uint32_t fixlen;     /* record length (no variable-length field) */
-	uint32_t plan_seen;  /* decoder flags every record of it sets */
-	uint32_t plan_bad;   /* fields of every record with a length refused */
+	uint32_t fixlen;     /* decoder-defined: fixed record (part) length */
+	uint32_t plan_seen;  /* decoder-defined: flags every record sets */
+	uint32_t plan_bad;   /* decoder-defined: fields every record has wrong */
 	struct fc_tmpl_field f[];
 };
+
+/* The plan's steps of t (nsteps of them; room for one per field in the
+ * scratch template). */
+static inline struct fc_tmpl_step *fc_tmpl_steps(struct fc_tmpl *t)
+{
+	return (struct fc_tmpl_step *)(void *)(t->f + t->nfields);
+}
+
+static inline const struct fc_tmpl_step *fc_tmpl_steps_const(const struct fc_tmpl *t)
+{
+	return (const struct fc_tmpl_step *)(const void *)(t->f + t->nfields);
+}
 
 /* Data set kept until its template arrives, with its message context. */
 struct fc_tmpl_held {
@@ -160,7 +171,8 @@ struct fc_tmpl_event {
 };
 
 struct fc_tmpl_hooks {
-	/* Fills f[].ie of a template read from the persistence file. */
+	/* Fills f[].ie and the plan of a template read from the persistence
+	 * file (it has room for one step per field). */
 	void (*resolve)(struct fc_tmpl *t);
 	/* Optional; called synchronously from the call that caused it. */
 	void (*event)(void *ctx, const struct fc_tmpl_event *ev);

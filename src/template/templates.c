@@ -42,9 +42,11 @@ struct fc_tmpl *fc_tmpl_scratch(struct fc_tmpl_store *e, size_t *out_cap)
 	return e->scratch;
 }
 
-static size_t tmpl_size(uint16_t nfields)
+/* The template's block: header, fields, then the decoder's plan steps. */
+static size_t tmpl_size(const struct fc_tmpl *t)
 {
-	return sizeof(struct fc_tmpl) + (size_t)nfields * sizeof(struct fc_tmpl_field);
+	return sizeof(struct fc_tmpl) + (size_t)t->nfields * sizeof(struct fc_tmpl_field) +
+	       (size_t)t->nsteps * sizeof(struct fc_tmpl_step);
 }
 
 /* The memory budget refused t even after evicting every other session. */
@@ -65,7 +67,7 @@ static void refuse_memory(struct fc_tmpl_store *e, struct fc_tmpl_session *s,
 static struct fc_tmpl *tmpl_copy(struct fc_tmpl_store *e, struct fc_tmpl_session *s,
 				 const struct fc_tmpl *t, int *out_err)
 {
-	size_t n = tmpl_size(t->nfields);
+	size_t n = tmpl_size(t);
 	struct fc_tmpl *c;
 
 	if (tmpl_mem_reserve(e, s, n, true) != 0) {
@@ -88,7 +90,7 @@ static struct fc_tmpl *tmpl_copy(struct fc_tmpl_store *e, struct fc_tmpl_session
 
 static void tmpl_free(struct fc_tmpl_store *e, struct fc_tmpl_session *s, struct fc_tmpl *t)
 {
-	size_t n = tmpl_size(t->nfields);
+	size_t n = tmpl_size(t);
 
 	s->tmpl_bytes -= n;
 	tmpl_mem_release(e, s, n);
