@@ -461,6 +461,9 @@ enum {
 	OP_MAC,
 	OP_UP_START, OP_UP_END, /* set_time, 4-byte sysUpTime (21/22) */
 	OP_IN_IF,               /* set_in_if */
+	OP_TCP_FLAGS,           /* set_tcp_flags, forward */
+	OP_SAMPLER,             /* set_sampler */
+	OP_FN,                  /* any other setter, called directly */
 	OP_VARLEN,
 };
 
@@ -483,7 +486,11 @@ static uint8_t plan_op(const struct fc_ie *ie, size_t len)
 			return OP_UP_END;
 		if (ie->fn == set_in_if)
 			return OP_IN_IF;
-		return OP_APPLY;
+		if (ie->fn == set_tcp_flags && ie->arg == 0)
+			return OP_TCP_FLAGS;
+		if (ie->fn == set_sampler)
+			return OP_SAMPLER;
+		return OP_FN;
 	default:
 		return OP_APPLY;
 	}
@@ -569,9 +576,20 @@ static uint64_t be64(const uint8_t *v)
 	return (uint64_t)be32(v) << 32 | be32(v + 4);
 }
 
+/* fc_ie_uint for the plan, inlined into it */
+static inline uint64_t uint_n(const uint8_t *v, size_t len)
+{
+	uint64_t x = 0;
+
+	for (size_t i = 0; i < len && i < 8; i++)
+		x = x << 8 | v[i];
+	return x;
+}
+
 /* One fixed-length step on its len bytes at v: what fc_ie_apply does for
- * that element and length, minus the checks done at compile time. */
-static inline void step_apply(const struct fc_tmpl *t, struct fc_nfx_rec *r,
+ * that element and length, minus the checks done at compile time. Forced
+ * inline: it is the body of both record loops. */
+static inline __attribute__((always_inline)) void step_apply(const struct fc_tmpl *t, struct fc_nfx_rec *r,
 			      const struct fc_tmpl_step *st, const uint8_t *v)
 {
 	char *dst = (char *)r + st->dst;
@@ -625,9 +643,22 @@ static inline void step_apply(const struct fc_tmpl *t, struct fc_nfx_rec *r,
 		r->seen |= FC_SEEN_UP_END;
 		break;
 	case OP_IN_IF:
-		r->f.in_if = (uint32_t)fc_ie_uint(v, st->len);
+		r->f.in_if = (uint32_t)uint_n(v, st->len);
 		r->seen |= FC_SEEN_IFINDEX;
 		break;
+	case OP_TCP_FLAGS:
+		r->f.tcp_flags = (uint32_t)uint_n(v, st->len) & 0x0fff;
+		break;
+	case OP_SAMPLER:
+		r->f.sampler_id = uint_n(v, st->len);
+		r->seen |= FC_SEEN_SAMPLER;
+		break;
+	case OP_FN: {
+		const struct fc_ie *ie = t->f[st->field].ie;
+
+		ie->fn(r, ie, v, st->len);
+		break;
+	}
 	default:
 		fc_ie_apply(t->f[st->field].ie, r, v, st->len);
 		break;
