@@ -1,9 +1,8 @@
 /*
  * Bounded reader over untrusted bytes (see include/fc/cursor.h). With the
  * inline view functions of cursor.h, the only place in the project that
- * advances a pointer over wire data. Every check
- * compares the request with what remains, so no p + n is ever formed past
- * the end of the buffer.
+ * advances a pointer over wire data. Every check compares the request with
+ * what remains, so no p + n is ever formed past the end of the buffer.
  */
 #include "fc/cursor.h"
 

@@ -270,28 +270,15 @@ static void planned_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m,
 	}
 }
 
-/* Decodes the records of one data set (c holds them, set header removed). */
-static int data_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tmpl_session *s,
-			const struct fc_tmpl *t, struct fc_cur *c)
+/* Records of a template without a plan (fc_ie_plan_compile: one no set
+ * can carry, or fields never compiled): field by field, every length read
+ * and checked in turn. */
+static int unplanned_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m,
+			     struct fc_tmpl_session *s, const struct fc_tmpl *t, struct fc_cur *c)
 {
-	const struct fc_nfx_state *st = x->s;
 	struct fc_nfx_rec r;
 
-	if (t->plan && !t->varlen) {
-		planned_records(x, m, s, t, c);
-		return 0;
-	}
-	while (t->plan && fc_cur_left(c) >= t->minlen) {
-		memset(&r, 0, sizeof(r));
-		if (!fc_ie_plan_run_var(t, &r, c)) {
-			/* the last record runs past its set: not a record */
-			(*st->records_truncated)++;
-			return FC_ETRUNC;
-		}
-		record_done(x, m, s, t, &r);
-	}
-	/* No plan (a record no set can carry): field by field. */
-	while (!t->plan && fc_cur_left(c) >= t->minlen) {
+	while (fc_cur_left(c) >= t->minlen) {
 		memset(&r, 0, sizeof(r));
 		for (uint16_t i = 0; i < t->nfields; i++) {
 			const struct fc_tmpl_field *fd = &t->f[i];
@@ -308,7 +295,32 @@ static int data_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tm
 		}
 		if (c->err) {
 			/* the last record runs past its set: not a record */
-			(*st->records_truncated)++;
+			(*x->s->records_truncated)++;
+			return FC_ETRUNC;
+		}
+		record_done(x, m, s, t, &r);
+	}
+	return 0;
+}
+
+/* Decodes the records of one data set (c holds them, set header removed). */
+static int data_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tmpl_session *s,
+			const struct fc_tmpl *t, struct fc_cur *c)
+{
+	struct fc_nfx_rec r;
+
+	if (!t->plan)
+		return unplanned_records(x, m, s, t, c);
+	if (!t->varlen) {
+		planned_records(x, m, s, t, c);
+		return 0;
+	}
+	/* variable-length fields: fixed parts by the plan, lengths checked */
+	while (fc_cur_left(c) >= t->minlen) {
+		memset(&r, 0, sizeof(r));
+		if (!fc_ie_plan_run_var(t, &r, c)) {
+			/* the last record runs past its set: not a record */
+			(*x->s->records_truncated)++;
 			return FC_ETRUNC;
 		}
 		record_done(x, m, s, t, &r);
