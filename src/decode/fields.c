@@ -42,17 +42,6 @@
 #define E_MACZ(nm, fld) {nm, L_MAC, FC_IEK_MAC_IFZERO, OFF(fld), 0, NULL, 0}
 #define E_FN(nm, l, f, a) {nm, l, FC_IEK_FN, 0, a, f, 0}
 
-uint64_t fc_ie_uint(const uint8_t *v, size_t len)
-{
-	uint64_t x = 0;
-
-	if (len > 8)
-		len = 8;
-	for (size_t i = 0; i < len; i++)
-		x = x << 8 | v[i];
-	return x;
-}
-
 uint64_t fc_ie_ntp_to_unix_ns(uint64_t ntp, bool micro)
 {
 	uint64_t secs = ntp >> 32, frac = ntp & 0xffffffffu;
@@ -576,16 +565,6 @@ static uint64_t be64(const uint8_t *v)
 	return (uint64_t)be32(v) << 32 | be32(v + 4);
 }
 
-/* fc_ie_uint for the plan, inlined into it */
-static inline uint64_t uint_n(const uint8_t *v, size_t len)
-{
-	uint64_t x = 0;
-
-	for (size_t i = 0; i < len && i < 8; i++)
-		x = x << 8 | v[i];
-	return x;
-}
-
 /* One fixed-length step on its len bytes at v: what fc_ie_apply does for
  * that element and length, minus the checks done at compile time. Forced
  * inline: it is the body of both record loops. */
@@ -643,14 +622,14 @@ static inline __attribute__((always_inline)) void step_apply(const struct fc_tmp
 		r->seen |= FC_SEEN_UP_END;
 		break;
 	case OP_IN_IF:
-		r->f.in_if = (uint32_t)uint_n(v, st->len);
+		r->f.in_if = (uint32_t)fc_ie_uint(v, st->len);
 		r->seen |= FC_SEEN_IFINDEX;
 		break;
 	case OP_TCP_FLAGS:
-		r->f.tcp_flags = (uint32_t)uint_n(v, st->len) & 0x0fff;
+		r->f.tcp_flags = (uint32_t)fc_ie_uint(v, st->len) & 0x0fff;
 		break;
 	case OP_SAMPLER:
-		r->f.sampler_id = uint_n(v, st->len);
+		r->f.sampler_id = fc_ie_uint(v, st->len);
 		r->seen |= FC_SEEN_SAMPLER;
 		break;
 	case OP_FN: {

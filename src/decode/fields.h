@@ -140,8 +140,18 @@ void fc_ie_plan_run(const struct fc_tmpl *t, struct fc_nfx_rec *r, const struct 
  * end of c (c->err set; r is then partly filled and not a record). */
 bool fc_ie_plan_run_var(const struct fc_tmpl *t, struct fc_nfx_rec *r, struct fc_cur *c);
 
-/* Big-endian unsigned value of the first min(len, 8) bytes; 0 for len 0. */
-uint64_t fc_ie_uint(const uint8_t *v, size_t len);
+/* Big-endian unsigned value of the first min(len, 8) bytes; 0 for len 0.
+ * Inline: every setter reads its value with it. */
+static inline uint64_t fc_ie_uint(const uint8_t *v, size_t len)
+{
+	uint64_t x = 0;
+
+	if (len > 8)
+		len = 8;
+	for (size_t i = 0; i < len; i++)
+		x = x << 8 | v[i];
+	return x;
+}
 
 /* NTP 64-bit timestamp (RFC 7011 §6.1.9/§6.1.10) to Unix ns; 0 before 1970. */
 uint64_t fc_ie_ntp_to_unix_ns(uint64_t ntp, bool micro);
