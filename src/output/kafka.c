@@ -95,6 +95,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,8 @@ struct kafka_batch {
  * so the arena is reused after each hand-over). */
 struct kafka_pending {
 	rd_kafka_message_t *msg; /* FC_KAFKA_PENDING, allocated at open */
+	rd_kafka_message_t *run; /* FC_KAFKA_PENDING: one partition's records */
+	int32_t *part;           /* FC_KAFKA_PENDING: the partition of each, -1 sent */
 	uint8_t *arena;          /* FC_KAFKA_PENDING_BYTES */
 	size_t used;
 	int n;
@@ -178,6 +181,10 @@ struct kafka_out {
 	uint64_t per_record;
 	struct kafka_batch batch[2];
 	struct kafka_pending pend; /* flows, with one flow per record */
+	/* librdkafka's default partitioner is in force (no -X partitioner):
+	 * the hand-over may pick partitions itself, the same way. */
+	bool default_partitioner;
+	int32_t next_part; /* records without a key: one partition per hand-over */
 
 	struct fc_metrics *m;
 	uint64_t *produced;
@@ -229,6 +236,7 @@ struct kafka_probe {
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *topic;
 	struct fc_health *health;
+	_Atomic int32_t partitions; /* of the flow topic, 0 until known */
 };
 
 static void *kafka_probe_main(void *arg)
@@ -245,6 +253,8 @@ static void *kafka_probe_main(void *arg)
 		err = rd_kafka_metadata(p->rk, 0, p->topic, &md, FC_KAFKA_PROBE_TIMEOUT_MS);
 		if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 			fc_health_ok(p->health, FC_KAFKA_HEALTH);
+			if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+				atomic_store(&p->partitions, md->topics[0].partition_cnt);
 			rd_kafka_metadata_destroy(md);
 		} else {
 			fc_health_fail(p->health, FC_KAFKA_HEALTH, 0, "brokers unreachable: %s",
@@ -260,18 +270,18 @@ static void *kafka_probe_main(void *arg)
 	return NULL;
 }
 
-/* Starts the probe when a health set is attached; failure to start it is
- * not fatal (health then rests on error events). */
+/* Starts the probe (health may be NULL: it then only learns the flow
+ * topic's partition count); failure to start it is not fatal (health
+ * then rests on error events, and records are partitioned by librdkafka
+ * one by one). */
 static struct kafka_probe *kafka_probe_start(rd_kafka_t *rk, rd_kafka_topic_t *topic,
 					     struct fc_health *health)
 {
-	struct kafka_probe *p;
+	struct kafka_probe *p = calloc(1, sizeof(*p));
 
-	if (!health)
-		return NULL;
-	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	atomic_init(&p->partitions, 0);
 	p->rk = rk;
 	p->topic = topic;
 	p->health = health;
@@ -622,6 +632,13 @@ static int kafka_options(struct kafka_out *k, const struct fc_config *cfg)
 	k->replay = cfg->pcap != NULL;
 	k->flush_ms = cfg->kafka_flush_ms > 3600000 ? 3600000 : (int)cfg->kafka_flush_ms;
 	k->per_record = cfg->kafka_msgs_per_record > 1 ? cfg->kafka_msgs_per_record : 1;
+	k->default_partitioner = true;
+	for (size_t i = 0; i < cfg->kafka_props.n; i++) {
+		const char *kv = cfg->kafka_props.v[i];
+
+		if (strncmp(kv, "partitioner", 11) == 0 || strncmp(kv, "topic.partitioner", 17) == 0)
+			k->default_partitioner = false;
+	}
 	if (!cfg->kafka_key || strcmp(cfg->kafka_key, "none") == 0) {
 		k->use_key = false;
 	} else if (strcmp(cfg->kafka_key, "exporter") == 0) {
@@ -651,8 +668,10 @@ static int kafka_options(struct kafka_out *k, const struct fc_config *cfg)
 		}
 	} else {
 		k->pend.msg = calloc(FC_KAFKA_PENDING, sizeof(*k->pend.msg));
+		k->pend.run = calloc(FC_KAFKA_PENDING, sizeof(*k->pend.run));
+		k->pend.part = calloc(FC_KAFKA_PENDING, sizeof(*k->pend.part));
 		k->pend.arena = malloc(FC_KAFKA_PENDING_BYTES);
-		if (!k->pend.msg || !k->pend.arena)
+		if (!k->pend.msg || !k->pend.run || !k->pend.part || !k->pend.arena)
 			return FC_ENOMEM;
 	}
 	return 0;
@@ -910,13 +929,65 @@ static int kafka_batch_send(struct kafka_out *k, enum fc_msg_kind kind)
 	return rc;
 }
 
-/* Hands the gathered flow records to librdkafka in one call. Behind a
- * spool that still holds records they go to the spool, in order, as
+/* Hands msgs[0, n) to librdkafka in one call, to partition part
+ * (RD_KAFKA_PARTITION_UA: librdkafka partitions each); the refused ones
+ * (queue full, mostly) take the one-record path, which spools, counts or
+ * waits for room. */
+static void kafka_produce_run(struct kafka_out *k, int32_t part, rd_kafka_message_t *msgs, int n)
+{
+	int ok = rd_kafka_produce_batch(k->topic[FC_MSG_FLOW], part, RD_KAFKA_MSG_F_COPY, msgs, n);
+
+	*k->produced += (uint64_t)ok;
+	k->inflight += (uint64_t)ok;
+	for (int i = 0; ok < n && i < n; i++) {
+		if (msgs[i].err)
+			(void)kafka_produce(k, FC_MSG_FLOW, msgs[i].payload, msgs[i].len, msgs[i].key,
+					    msgs[i].key_len, 1);
+	}
+}
+
+/* The partition of each gathered record, as librdkafka's default
+ * partitioner (consistent_random) would choose it: its own function on
+ * the key, over the partition count the probe read; records without a
+ * key share one partition per hand-over (librdkafka's sticky
+ * partitioner likewise fills one partition at a time). The same key
+ * follows itself in a batch (one exporter's flows): its hash is reused. */
+static void kafka_partition_all(struct kafka_out *k, int32_t cnt)
+{
+	struct kafka_pending *q = &k->pend;
+	const void *last = NULL;
+	size_t last_len = 0;
+	int32_t last_part = 0;
+
+	k->next_part = (k->next_part + 1) % cnt;
+	for (int i = 0; i < q->n; i++) {
+		const rd_kafka_message_t *m = &q->msg[i];
+
+		if (!m->key) {
+			q->part[i] = k->next_part;
+			continue;
+		}
+		if (!last || m->key_len != last_len || memcmp(m->key, last, last_len) != 0) {
+			last_part = rd_kafka_msg_partitioner_consistent_random(
+				k->topic[FC_MSG_FLOW], m->key, m->key_len, cnt, NULL, NULL);
+			last = m->key;
+			last_len = m->key_len;
+		}
+		q->part[i] = last_part;
+	}
+}
+
+/* Hands the gathered flow records to librdkafka. Once the probe knows
+ * the flow topic's partition count, records are grouped by partition
+ * (in order within each) and each group is one rd_kafka_produce_batch to
+ * that partition: librdkafka then appends the group under one lock with
+ * one clock read, rather than partitioning and locking per record. Behind
+ * a spool that still holds records they go to the spool, in order, as
  * kafka_produce would send each of them. */
 static void kafka_pending_send(struct kafka_out *k)
 {
 	struct kafka_pending *q = &k->pend;
-	int ok;
+	int32_t cnt = k->probe ? atomic_load(&k->probe->partitions) : 0;
 
 	if (q->n == 0)
 		return;
@@ -924,17 +995,23 @@ static void kafka_pending_send(struct kafka_out *k)
 		for (int i = 0; i < q->n; i++)
 			(void)kafka_spool_keep(k, FC_MSG_FLOW, q->msg[i].payload, q->msg[i].len,
 					       q->msg[i].key, q->msg[i].key_len, 1);
+	} else if (!k->default_partitioner || cnt <= 0) {
+		kafka_produce_run(k, RD_KAFKA_PARTITION_UA, q->msg, q->n);
 	} else {
-		ok = rd_kafka_produce_batch(k->topic[FC_MSG_FLOW], RD_KAFKA_PARTITION_UA,
-					    RD_KAFKA_MSG_F_COPY, q->msg, q->n);
-		*k->produced += (uint64_t)ok;
-		k->inflight += (uint64_t)ok;
-		/* The refused ones (queue full, mostly) take the one-record
-		 * path, which spools, counts or waits for room. */
-		for (int i = 0; ok < q->n && i < q->n; i++) {
-			if (q->msg[i].err)
-				(void)kafka_produce(k, FC_MSG_FLOW, q->msg[i].payload, q->msg[i].len,
-						    q->msg[i].key, q->msg[i].key_len, 1);
+		kafka_partition_all(k, cnt);
+		for (int first = 0; first < q->n; first++) {
+			int32_t part = q->part[first];
+			int n = 0;
+
+			if (part < 0)
+				continue;
+			for (int i = first; i < q->n; i++) {
+				if (q->part[i] == part) {
+					q->run[n++] = q->msg[i];
+					q->part[i] = -1;
+				}
+			}
+			kafka_produce_run(k, part, q->run, n);
 		}
 	}
 	q->n = 0;
@@ -1219,6 +1296,8 @@ static void kafka_close(void *priv)
 	for (int i = 0; i < 2; i++)
 		free(k->batch[i].buf);
 	free(k->pend.msg);
+	free(k->pend.run);
+	free(k->pend.part);
 	free(k->pend.arena);
 	free(k->mock_bootstraps);
 	if (k->lock_init) {
@@ -1233,6 +1312,13 @@ const char *fc_output_kafka_embedded_bootstraps(const void *priv)
 	const struct kafka_out *k = priv;
 
 	return k->mock_bootstraps;
+}
+
+int fc_output_kafka_partitions(const void *priv)
+{
+	const struct kafka_out *k = priv;
+
+	return k->probe ? atomic_load(&k->probe->partitions) : 0;
 }
 
 const struct fc_output_ops fc_output_kafka = {

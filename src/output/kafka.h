@@ -17,4 +17,11 @@ extern const struct fc_output_ops fc_output_kafka;
  * start-up messages. */
 const char *fc_output_kafka_embedded_bootstraps(const void *priv);
 
+/* Partition count of the flow topic as the reachability probe last read
+ * it, 0 before it has (or in a replay, which runs no probe). While it is
+ * known and librdkafka's default partitioner is in force, flow records are
+ * handed over grouped by the partition that partitioner would give them.
+ * For tests. */
+int fc_output_kafka_partitions(const void *priv);
+
 #endif

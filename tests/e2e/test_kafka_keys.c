@@ -5,7 +5,9 @@
  *   exporter  every flow of one exporter in one partition, keyed by its address
  *   flow      one exporter's flows spread over all 4 partitions; both
  *             directions of a conversation share a key and a partition
- *   none      no key; librdkafka's partitioner spreads records over time
+ *   none      no key; records spread over time (one partition per hand-over)
+ * Keyed records must sit in the partition librdkafka's default partitioner
+ * gives their key, now that the output groups them by partition itself.
  * and every codec round-trips through librdkafka's consumer, an unknown
  * codec or key policy is refused at open.
  */
@@ -17,6 +19,7 @@
 #include <time.h>
 
 #include <librdkafka/rdkafka.h>
+#include <zlib.h>
 #include <librdkafka/rdkafka_mock.h>
 
 #include "config/config.h"
@@ -169,6 +172,7 @@ struct spread {
 	size_t keyed;          /* records that carried a key */
 	size_t exporter_keyed; /* ... whose key was the exporter's address */
 	size_t pairs_split;    /* reverse flows in another partition than their forward */
+	size_t part_mismatch;  /* keyed records not where librdkafka's partitioner puts them */
 	size_t key_mismatch;   /* reverse flows whose key differs from their forward's */
 	uint64_t keys_digest;  /* FNV-1a over every flow's key, in flow order */
 };
@@ -232,6 +236,12 @@ static void consume(const char *bootstraps, struct spread *s)
 			s->records++;
 			s->keyed += msg->key_len > 0;
 			s->exporter_keyed += msg->key_len == 4 && memcmp(msg->key, "\xc0\x00\x02\x01", 4) == 0;
+			/* consistent_random, librdkafka's default: CRC-32 of the key
+			 * modulo the partition count (zlib's CRC-32, computed here
+			 * apart from the output, which groups records by it). */
+			if (msg->key_len)
+				s->part_mismatch += crc32(0, msg->key, (uInt)msg->key_len) % NPARTS !=
+						    (uLong)p;
 			rd_kafka_message_destroy(msg);
 		}
 		rd_kafka_consume_stop(rkt, p);
@@ -266,6 +276,15 @@ static void run_policy(const char *policy, struct spread *s)
 	mock_start(&mk);
 	cfg_init(&cfg, mk.bootstraps, policy, NULL);
 	ck_assert_int_eq(out_open(&o, &cfg), 0);
+	/* Once the probe has read the partition count, the output groups
+	 * records by partition itself: wait for it, so that path is the one
+	 * under test. */
+	for (int t = 0; t < 100 && fc_output_kafka_partitions(o.priv) != NPARTS; t++) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	ck_assert_int_eq(fc_output_kafka_partitions(o.priv), NPARTS);
 	for (uint32_t i = 0; i < NFLOWS; i++) {
 		write_flow(&o, i);
 		if (i % (NFLOWS / 100) == NFLOWS / 100 - 1) {
@@ -293,6 +312,7 @@ START_TEST(key_exporter_one_partition)
 
 	run_policy("exporter", &s);
 	ck_assert_uint_eq(s.exporter_keyed, NFLOWS);
+	ck_assert_uint_eq(s.part_mismatch, 0);
 	for (int p = 0; p < NPARTS; p++)
 		full += s.per_part[p] == NFLOWS;
 	ck_assert_uint_eq(full, 1); /* one partition holds them all */
@@ -312,6 +332,7 @@ START_TEST(key_flow_spreads_pairs_together)
 		ck_assert_uint_gt(s.per_part[p], NFLOWS / 4 * 6 / 10);
 	ck_assert_uint_eq(s.key_mismatch, 0);
 	ck_assert_uint_eq(s.pairs_split, 0);
+	ck_assert_uint_eq(s.part_mismatch, 0);
 }
 END_TEST
 
