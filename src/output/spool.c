@@ -26,7 +26,7 @@
  *             and the directory fsynced.
  *
  * Every byte read back from these files is parsed with the bounded cursor
- * (core/cursor.c): a damaged record (marker, lengths, checksum) or a
+ * (fc/cursor.h): a damaged record (marker, lengths, checksum) or a
  * segment whose last record was cut short by a crash is skipped to the end
  * of its segment, counted (spool_corrupt_total) and logged, never trusted.
  *

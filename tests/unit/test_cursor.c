@@ -1,5 +1,5 @@
 /*
- * Unit tests for the bounded cursor (src/core/cursor.c).
+ * Unit tests for the bounded cursor (include/fc/cursor.h).
  */
 #include <check.h>
 #include <stdlib.h>
