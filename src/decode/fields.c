@@ -671,6 +671,21 @@ static size_t varlen(struct fc_cur *c)
 	return len;
 }
 
+bool fc_ie_fields_run(const struct fc_tmpl *t, struct fc_nfx_rec *r, struct fc_cur *c)
+{
+	for (uint16_t i = 0; i < t->nfields; i++) {
+		const struct fc_tmpl_field *fd = &t->f[i];
+		size_t len = fd->len == FC_TMPL_VARLEN ? varlen(c) : fd->len;
+		const uint8_t *v = fc_cur_view(c, len);
+
+		if (!v)
+			return false;
+		if (fd->ie && len > 0)
+			fc_ie_apply(fd->ie, r, v, len);
+	}
+	return true;
+}
+
 bool fc_ie_plan_run_var(const struct fc_tmpl *t, struct fc_nfx_rec *r, struct fc_cur *c)
 {
 	struct fc_view part;

@@ -140,6 +140,28 @@ void fc_ie_plan_run(const struct fc_tmpl *t, struct fc_nfx_rec *r, const struct 
  * end of c (c->err set; r is then partly filled and not a record). */
 bool fc_ie_plan_run_var(const struct fc_tmpl *t, struct fc_nfx_rec *r, struct fc_cur *c);
 
+/* One record of t, field by field: every length read and checked in
+ * turn, each value through fc_ie_apply. The path of templates without a
+ * plan, and the reference the plan is tested against. False when the
+ * record runs past the end of c (c->err set; r is then partly filled and
+ * not a record). */
+bool fc_ie_fields_run(const struct fc_tmpl *t, struct fc_nfx_rec *r, struct fc_cur *c);
+
+/* One record of a planned template read from c: a fixed-length one taken
+ * with one bounds check, else fc_ie_plan_run_var. False as above. */
+static inline bool fc_ie_plan_record(const struct fc_tmpl *t, struct fc_nfx_rec *r,
+				     struct fc_cur *c)
+{
+	struct fc_view rec;
+
+	if (t->varlen)
+		return fc_ie_plan_run_var(t, r, c);
+	if (!fc_cur_take(c, t->fixlen, &rec))
+		return false;
+	fc_ie_plan_run(t, r, &rec);
+	return true;
+}
+
 /* Big-endian unsigned value of the first min(len, 8) bytes; 0 for len 0.
  * Inline: every setter reads its value with it. */
 static inline uint64_t fc_ie_uint(const uint8_t *v, size_t len)

@@ -68,17 +68,6 @@ void fc_nfx_resolve(struct fc_tmpl *t)
 	fc_ie_plan_compile(t);
 }
 
-/* Length of a variable-length field (RFC 7011 §7): one byte < 255, or 255
- * followed by a 16-bit length. On a short read 0 with c->err set. */
-static size_t varlen(struct fc_cur *c)
-{
-	size_t len = fc_cur_u8(c);
-
-	if (len == 255)
-		len = fc_cur_be16(c);
-	return len;
-}
-
 static uint64_t pair_rate(uint64_t interval, uint64_t space)
 {
 	/* RFC 5476 §6.5.2: select interval packets, then skip space packets */
@@ -253,72 +242,20 @@ static void record_done(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tm
 		flow_record(x, m, s, r);
 }
 
-/* Data records of a template with a plan: every record has t->fixlen
- * bytes, taken with one bounds check; the plan's offsets lie inside it. A
- * set's tail shorter than a record is padding (fixlen == minlen). */
-static void planned_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m,
-			    struct fc_tmpl_session *s, const struct fc_tmpl *t, struct fc_cur *c)
-{
-	struct fc_nfx_rec r;
-	struct fc_view rec;
-
-	while (fc_cur_left(c) >= t->fixlen) {
-		(void)fc_cur_take(c, t->fixlen, &rec);
-		memset(&r, 0, sizeof(r));
-		fc_ie_plan_run(t, &r, &rec);
-		record_done(x, m, s, t, &r);
-	}
-}
-
-/* Records of a template without a plan (fc_ie_plan_compile: one no set
- * can carry, or fields never compiled): field by field, every length read
- * and checked in turn. */
-static int unplanned_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m,
-			     struct fc_tmpl_session *s, const struct fc_tmpl *t, struct fc_cur *c)
-{
-	struct fc_nfx_rec r;
-
-	while (fc_cur_left(c) >= t->minlen) {
-		memset(&r, 0, sizeof(r));
-		for (uint16_t i = 0; i < t->nfields; i++) {
-			const struct fc_tmpl_field *fd = &t->f[i];
-			size_t len = fd->len;
-			const uint8_t *v;
-
-			if (len == FC_TMPL_VARLEN)
-				len = varlen(c);
-			v = fc_cur_view(c, len);
-			if (!v)
-				break;
-			if (fd->ie && len > 0)
-				fc_ie_apply(fd->ie, &r, v, len);
-		}
-		if (c->err) {
-			/* the last record runs past its set: not a record */
-			(*x->s->records_truncated)++;
-			return FC_ETRUNC;
-		}
-		record_done(x, m, s, t, &r);
-	}
-	return 0;
-}
-
 /* Decodes the records of one data set (c holds them, set header removed). */
 static int data_records(struct fc_nfx_ctx *x, struct fc_nfx_msg *m, struct fc_tmpl_session *s,
 			const struct fc_tmpl *t, struct fc_cur *c)
 {
 	struct fc_nfx_rec r;
 
-	if (!t->plan)
-		return unplanned_records(x, m, s, t, c);
-	if (!t->varlen) {
-		planned_records(x, m, s, t, c);
-		return 0;
-	}
-	/* variable-length fields: fixed parts by the plan, lengths checked */
+	/* A set's tail shorter than a record is padding. With a plan, a
+	 * record is taken with one bounds check (fixlen == minlen without
+	 * variable-length fields) or checked per variable length; without
+	 * one (fc_ie_plan_compile: a record no set can carry), field by
+	 * field. */
 	while (fc_cur_left(c) >= t->minlen) {
 		memset(&r, 0, sizeof(r));
-		if (!fc_ie_plan_run_var(t, &r, c)) {
+		if (!(t->plan ? fc_ie_plan_record(t, &r, c) : fc_ie_fields_run(t, &r, c))) {
 			/* the last record runs past its set: not a record */
 			(*x->s->records_truncated)++;
 			return FC_ETRUNC;

@@ -23,39 +23,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool by_field(const struct fc_tmpl *t, struct fc_nfx_rec *r, struct fc_cur *c)
-{
-	for (uint16_t k = 0; k < t->nfields; k++) {
-		const struct fc_tmpl_field *fd = &t->f[k];
-		size_t len = fd->len;
-		const uint8_t *v;
-
-		if (len == FC_TMPL_VARLEN) {
-			len = fc_cur_u8(c);
-			if (len == 255)
-				len = fc_cur_be16(c);
-		}
-		v = fc_cur_view(c, len);
-		if (!v)
-			return false;
-		if (fd->ie && len > 0)
-			fc_ie_apply(fd->ie, r, v, len);
-	}
-	return true;
-}
-
-static bool by_plan(const struct fc_tmpl *t, struct fc_nfx_rec *r, struct fc_cur *c)
-{
-	struct fc_view rec;
-
-	if (t->varlen)
-		return fc_ie_plan_run_var(t, r, c);
-	if (!fc_cur_take(c, t->fixlen, &rec))
-		return false;
-	fc_ie_plan_run(t, r, &rec);
-	return true;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static union {
@@ -95,8 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&b, 0, sizeof(b));
 	fc_cur_init(&ca, rec, left);
 	fc_cur_init(&cb, rec, left);
-	oka = by_field(t, &a, &ca);
-	okb = by_plan(t, &b, &cb);
+	oka = fc_ie_fields_run(t, &a, &ca);
+	okb = fc_ie_plan_record(t, &b, &cb);
 	if (oka != okb)
 		abort();
 	if (oka && (fc_cur_left(&ca) != fc_cur_left(&cb) || memcmp(&a, &b, sizeof(a)) != 0))

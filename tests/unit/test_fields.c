@@ -110,41 +110,6 @@ static size_t random_record(const struct fc_tmpl *t, uint8_t *buf, size_t cap)
 	return n;
 }
 
-/* The reference: every field applied in turn, as the record decoder did
- * before plans. False when the record runs past the end. */
-static bool by_field(const struct fc_tmpl *t, struct fc_nfx_rec *r, struct fc_cur *c)
-{
-	for (uint16_t k = 0; k < t->nfields; k++) {
-		const struct fc_tmpl_field *fd = &t->f[k];
-		size_t len = fd->len;
-		const uint8_t *v;
-
-		if (len == FC_TMPL_VARLEN) {
-			len = fc_cur_u8(c);
-			if (len == 255)
-				len = fc_cur_be16(c);
-		}
-		v = fc_cur_view(c, len);
-		if (!v)
-			return false;
-		if (fd->ie && len > 0)
-			fc_ie_apply(fd->ie, r, v, len);
-	}
-	return true;
-}
-
-static bool by_plan(const struct fc_tmpl *t, struct fc_nfx_rec *r, struct fc_cur *c)
-{
-	struct fc_view rec;
-
-	if (t->varlen)
-		return fc_ie_plan_run_var(t, r, c);
-	if (!fc_cur_take(c, t->fixlen, &rec))
-		return false;
-	fc_ie_plan_run(t, r, &rec);
-	return true;
-}
-
 /* _i: the seed of one batch of templates. */
 START_TEST(plan_equals_field_by_field)
 {
@@ -182,8 +147,8 @@ START_TEST(plan_equals_field_by_field)
 			memset(&b, 0, sizeof(b));
 			fc_cur_init(&ca, buf, cut);
 			fc_cur_init(&cb, buf, cut);
-			oka = by_field(t, &a, &ca);
-			okb = by_plan(t, &b, &cb);
+			oka = fc_ie_fields_run(t, &a, &ca);
+			okb = fc_ie_plan_record(t, &b, &cb);
 			ck_assert_int_eq(oka, okb);
 			if (!oka) {
 				truncated++;
