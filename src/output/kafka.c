@@ -1129,7 +1129,10 @@ static int kafka_write_locked(struct kafka_out *k, const struct fc_msg *msg)
 			kafka_pending_add(k, msg);
 			return 0;
 		}
-		kafka_pending_send(k); /* keeps the records in order */
+		/* A flow too large to gather follows the gathered ones; a
+		 * counter sample goes to a topic of its own and leaves them. */
+		if (msg->kind == FC_MSG_FLOW)
+			kafka_pending_send(k);
 		return kafka_produce(k, msg->kind, msg->framed, msg->framed_len, msg->key, msg->key_len,
 				     1);
 	}
