@@ -164,6 +164,9 @@ static void register_counters(struct fc_enrich *e, struct fc_metrics *m)
 	e->ctr.cache_misses = fc_metrics_counter(
 		m, "enrich_cache_misses_total", NULL,
 		"MaxMind lookups (ASN and geo together) that walked the databases");
+	e->ctr.cache_flushes = fc_metrics_counter(
+		m, "enrich_cache_flushes_total", NULL,
+		"MaxMind caches emptied because their table of distinct answers was full");
 	e->net_matches = fc_metrics_counter(m, "enrich_network_matches_total", NULL,
 					    "addresses matched by a networks-file prefix");
 	e->exporter_matches = fc_metrics_counter(m, "enrich_exporter_matches_total", NULL,
@@ -301,42 +304,55 @@ int fc_enrich_tick(struct fc_enrich *e, uint64_t mono_now_ns)
 	return rc == 0 ? 1 : rc;
 }
 
-/* Source or destination side of a flow. */
+/* The fields of one side (source or destination) of a flow. */
 struct enrich_side {
-	const struct fc_addr *addr;
 	uint32_t *as;
 	char *country;
 	const char **city, **as_name, **net_name, **net_role, **net_site;
 };
 
-static void enrich_side(struct fc_enrich *e, const struct enrich_snap *s,
-			const struct enrich_side *d)
+/* What MaxMind (r, NULL when not looked up) knows of one side's address. */
+static inline void geo_side(const struct fc_enrich *e, const struct fc_geoip_res *r, uint32_t *as,
+			    const char **as_name, char *country, const char **city)
 {
-	const struct fc_nets_entry *net = NULL;
-	struct fc_geoip_res r;
+	if (!r)
+		return;
+	/* A name only goes with the ASN it belongs to. */
+	if (r->found_asn && r->asn != 0 && (*as == 0 || e->asn_override)) {
+		*as = r->asn;
+		if (r->as_name)
+			*as_name = r->as_name;
+	} else if (r->found_asn && r->as_name && r->asn == *as) {
+		*as_name = r->as_name;
+	}
+	if (r->found_geo) {
+		if (r->country[0])
+			memcpy(country, r->country, sizeof(r->country));
+		if (r->city)
+			*city = r->city;
+	}
+}
+
+/* Applies to one side what the networks file (net, may be NULL) and
+ * MaxMind (r, NULL without databases) know of its address. */
+static void enrich_side(const struct fc_enrich *e, const struct enrich_side *d,
+			const struct fc_nets_entry *net, const struct fc_geoip_res *r)
+{
 	uint32_t asn = 0;
 	const char *as_name = NULL;
 
-	if (d->addr->family != 4 && d->addr->family != 6)
-		return;
-	if (s->nets) {
-		net = fc_nets_lookup(s->nets, d->addr);
-		if (net) {
-			++*e->net_matches;
-			if (net->name)
-				*d->net_name = net->name;
-			if (net->role)
-				*d->net_role = net->role;
-			if (net->site)
-				*d->net_site = net->site;
-		}
+	if (net) {
+		++*e->net_matches;
+		if (net->name)
+			*d->net_name = net->name;
+		if (net->role)
+			*d->net_role = net->role;
+		if (net->site)
+			*d->net_site = net->site;
 	}
-	if (s->geoip) {
-		fc_geoip_lookup(s->geoip, d->addr, &r);
-		if (r.found_asn) {
-			asn = r.asn;
-			as_name = r.as_name;
-		}
+	if (r && r->found_asn) {
+		asn = r->asn;
+		as_name = r->as_name;
 	}
 	if (net && net->asn) {
 		/* The operator's own prefixes: their ASN wins over MaxMind. */
@@ -351,23 +367,23 @@ static void enrich_side(struct fc_enrich *e, const struct enrich_snap *s,
 	/* A name only goes with the ASN it belongs to. */
 	if (as_name && *d->as == asn)
 		*d->as_name = as_name;
-	if (s->geoip && r.found_geo) {
-		if (r.country[0])
-			memcpy(d->country, r.country, sizeof(r.country));
-		if (r.city)
-			*d->city = r.city;
+	if (r && r->found_geo) {
+		if (r->country[0])
+			memcpy(d->country, r->country, sizeof(r->country));
+		if (r->city)
+			*d->city = r->city;
 	}
+}
+
+static inline bool has_addr(const struct fc_addr *a)
+{
+	return a->family == 4 || a->family == 6;
 }
 
 void fc_enrich_flow(struct fc_enrich *e, struct fc_flow *f)
 {
 	const struct enrich_snap *s = e->snap;
-	const struct enrich_side src = {&f->src_addr,   &f->src_as,       f->src_country,
-					&f->src_city,   &f->src_as_name,  &f->src_net_name,
-					&f->src_net_role, &f->src_net_site};
-	const struct enrich_side dst = {&f->dst_addr,   &f->dst_as,       f->dst_country,
-					&f->dst_city,   &f->dst_as_name,  &f->dst_net_name,
-					&f->dst_net_role, &f->dst_net_site};
+	const struct fc_geoip_res *r[2] = {NULL, NULL};
 
 	if (!e->active)
 		return;
@@ -379,8 +395,27 @@ void fc_enrich_flow(struct fc_enrich *e, struct fc_flow *f)
 			++*e->exporter_matches;
 		}
 	}
-	if (!s->geoip && !s->nets)
+	if (s->geoip)
+		fc_geoip_lookup2(s->geoip, &f->src_addr, &f->dst_addr, &r[0], &r[1]);
+	if (!s->nets) {
+		/* MaxMind alone, the common case, without the networks
+		 * file's precedence rules. */
+		geo_side(e, r[0], &f->src_as, &f->src_as_name, f->src_country, &f->src_city);
+		geo_side(e, r[1], &f->dst_as, &f->dst_as_name, f->dst_country, &f->dst_city);
 		return;
-	enrich_side(e, s, &src);
-	enrich_side(e, s, &dst);
+	}
+	if (has_addr(&f->src_addr)) {
+		const struct enrich_side d = {&f->src_as,       f->src_country,    &f->src_city,
+					      &f->src_as_name,  &f->src_net_name,  &f->src_net_role,
+					      &f->src_net_site};
+
+		enrich_side(e, &d, fc_nets_lookup(s->nets, &f->src_addr), r[0]);
+	}
+	if (has_addr(&f->dst_addr)) {
+		const struct enrich_side d = {&f->dst_as,       f->dst_country,    &f->dst_city,
+					      &f->dst_as_name,  &f->dst_net_name,  &f->dst_net_role,
+					      &f->dst_net_site};
+
+		enrich_side(e, &d, fc_nets_lookup(s->nets, &f->dst_addr), r[1]);
+	}
 }

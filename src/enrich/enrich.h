@@ -32,7 +32,8 @@
  *
  * Counters (fc_metrics, db="asn"|"geo"): enrich_lookups_total,
  * enrich_misses_total, enrich_errors_total; of the one cache in front of
- * both databases: enrich_cache_hits_total, enrich_cache_misses_total;
+ * both databases: enrich_cache_hits_total, enrich_cache_misses_total,
+ * enrich_cache_flushes_total;
  * enrich_network_matches_total, enrich_exporter_matches_total,
  * enrich_reloads_total, enrich_reload_failures_total.
  *

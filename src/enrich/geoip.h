@@ -9,22 +9,26 @@
  * struct fc_addr.
  *
  * Cache (exact, bounded, sized in bytes, allocated once at open): 2-way
- * set-associative, one 64-byte line per entry. An entry holds a combined
- * answer and the network it is valid for: the intersection of the two
- * databases' networks holding the address, i.e. the longer of the two
+ * set-associative, one 64-byte line per set. An entry holds a network and
+ * the index of its combined answer; the answers (ASN, AS name, country,
+ * city) are stored once each in a table beside the sets, since a few
+ * thousand of them answer most traffic and stay in the fastest caches
+ * while the entries do not. An entry's network is the intersection of the
+ * two databases' networks holding the address, i.e. the longer of the two
  * prefixes (MMDB networks are leaves of one tree, so both contain the
  * address and one contains the other). The set is chosen by a fixed bucket
  * of the address, the narrowest of /8, /16, /24, /32 (IPv4) or /16, /32,
  * /48, /64 (IPv6) that the network covers whole (networks longer than /32
- * or /64 by that bucket too). An entry answers an address
- * when the address lies in the entry's network. The level that last
- * answered for the address's /16 (IPv4) or /32 (IPv6) is probed first (a
- * 64 KiB hint table), so a hit usually costs one hash and one line (at
- * most four) whatever the prefix length, and a miss adds one walk of each
- * tree. Negative answers (not found) are cached
- * the same way. Every answer in the cache is an answer of the databases for
- * every address of its network, so an entry found is always right however
- * it got into that set.
+ * or /64 by that bucket too). An entry answers an address when the address
+ * lies in the entry's network. The level that last answered for the
+ * address's /16 (IPv4) or /32 (IPv6) is probed first (a 64 KiB hint table),
+ * so a hit usually costs one hash and one line (at most four) whatever the
+ * prefix length, and a miss adds one walk of each tree. Negative answers
+ * (not found) are cached the same way. Every answer in the cache is an
+ * answer of the databases for every address of its network, so an entry
+ * found is always right however it got into that set. When the answer
+ * table is full (one answer per two sets), the whole cache is emptied and
+ * refills from the databases.
  *
  * Results carry strings interned in the struct fc_strtab given at open (once
  * per database record, mmdb.h), so they stay valid after the databases are
@@ -67,14 +71,15 @@ struct fc_geoip_counters {
 	uint64_t *errors[2];  /* damaged data met at lookup, or out of memory */
 	uint64_t *cache_hits;   /* combined lookups answered by the cache */
 	uint64_t *cache_misses; /* combined lookups that walked the databases */
+	uint64_t *cache_flushes; /* cache emptied: its table of answers was full */
 };
 
 struct fc_geoip;
 
 /* Opens asn_path (role FC_GEOIP_ASN) and/or geo_path (FC_GEOIP_GEO); a NULL
  * path leaves that database out, at least one must be given. cache_bytes
- * sizes the cache (rounded down to a power of two number of 128-byte sets;
- * below FC_GEOIP_CACHE_MIN_BYTES: no cache). strings and ctr's slots must
+ * sizes the cache (sets and answers together, rounded down to a power of
+ * two number of sets; below FC_GEOIP_CACHE_MIN_BYTES: no cache). strings and ctr's slots must
  * outlive the handle. On success *out_g owns both databases and the cache,
  * returns 0; on failure *out_g is untouched and err names the file: the
  * codes of fc_mmdb_open (FC_EINVAL: wrong kind of database for the option),
@@ -91,6 +96,13 @@ void fc_geoip_close(struct fc_geoip *g);
  * is not looked up or counted. Hot path: no allocation except decoding a
  * database record seen for the first time on a cache miss. */
 bool fc_geoip_lookup(struct fc_geoip *g, const struct fc_addr *a, struct fc_geoip_res *out);
+
+/* The hot path: a flow's two ends looked up together (both cache lines are
+ * requested before either is read, so their waits for memory overlap).
+ * *out_a and *out_b point to the answers (NULL for an absent address, not
+ * looked up or counted), owned by g and valid until its next lookup. */
+void fc_geoip_lookup2(struct fc_geoip *g, const struct fc_addr *a, const struct fc_addr *b,
+		      const struct fc_geoip_res **out_a, const struct fc_geoip_res **out_b);
 
 /* build_epoch of the database in role (Unix seconds), 0 when absent. */
 uint64_t fc_geoip_build_epoch(const struct fc_geoip *g, enum fc_geoip_role role);

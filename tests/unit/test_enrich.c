@@ -149,8 +149,9 @@ static const char *S(const char *s)
 }
 
 static struct fc_geoip_counters ctr_storage[8];
-/* per handle: lookups, cache hits, not found, errors, cache misses */
-static uint64_t ctr_slots[8][5];
+/* per handle: lookups, cache hits, not found, errors, cache misses,
+ * cache flushes */
+static uint64_t ctr_slots[8][6];
 
 /* Counters of a handle with one database: both roles share the slots. */
 static struct fc_geoip_counters *counters(unsigned i)
@@ -165,6 +166,7 @@ static struct fc_geoip_counters *counters(unsigned i)
 	}
 	c->cache_hits = &ctr_slots[i][1];
 	c->cache_misses = &ctr_slots[i][4];
+	c->cache_flushes = &ctr_slots[i][5];
 	return c;
 }
 
@@ -632,6 +634,12 @@ START_TEST(geoip_cache_exact)
 	for (unsigned d = 0; d < 2; d++) {
 		ck_assert_uint_eq(ctr_slots[3 * d][1], 0);      /* no cache: no hits */
 		ck_assert_uint_gt(ctr_slots[3 * d + 2][1], 15000); /* big cache: mostly hits */
+		/* the tiny cache holds eight answers: the City database gives
+		 * more near these bases (the ASN one fewer), so that cache was
+		 * emptied again and again and still agreed with no cache */
+		if (d == 1)
+			ck_assert_uint_gt(ctr_slots[3 * d + 1][5], 10);
+		ck_assert_uint_eq(ctr_slots[3 * d + 2][5], 0);
 		ck_assert_uint_eq(ctr_slots[3 * d + 2][3], 0);
 		fc_geoip_close(g0[d]);
 		fc_geoip_close(g4[d]);
