@@ -29,10 +29,11 @@ union geoip_key {
 
 /* A cached network and the answer every address in it gets. */
 struct geoip_ent {
-	union geoip_key net; /* address & the prefix's mask */
-	uint32_t ans;        /* index in answers + 1; 0: empty */
-	uint8_t plen;        /* in the family's bits */
-	uint8_t family;      /* 0 = empty */
+	uint64_t net0, mask0; /* the key's first word & the prefix's mask, that mask */
+	uint64_t net1;        /* the second word & mask (IPv6 longer than /64; else 0) */
+	uint32_t ans;         /* index in answers + 1; 0: empty */
+	uint8_t plen;         /* in the family's bits */
+	uint8_t family;       /* 0 = empty */
 };
 
 /* One set is one cache line: a probe costs one line whatever the way. */
@@ -116,10 +117,11 @@ static inline const struct geoip_ent *geoip_probe(const struct fc_geoip *g,
 {
 	for (unsigned w = 0; w < GEOIP_WAYS; w++) {
 		const struct geoip_ent *e = &set->e[w];
-		const union geoip_key *m = &g->plen_mask[e->plen];
 
-		if (e->family == family && (k->w[0] & m->w[0]) == e->net.w[0] &&
-		    (k->w[1] & m->w[1]) == e->net.w[1])
+		/* The second word matters only for IPv6 networks longer than
+		 * a /64, rare enough to look up their mask. */
+		if ((k->w[0] & e->mask0) == e->net0 && e->family == family &&
+		    (e->plen <= 64 || (k->w[1] & g->plen_mask[e->plen].w[1]) == e->net1))
 			return e;
 	}
 	return NULL;
@@ -258,23 +260,30 @@ static const struct fc_geoip_res *geoip_insert(struct fc_geoip *g, const union g
 	/* The newest entry goes first, the older one is kept second: a
 	 * bucket holding two small networks keeps both. */
 	set->e[1] = set->e[0];
-	e->net.w[0] = k->w[0] & g->plen_mask[plen].w[0];
-	e->net.w[1] = k->w[1] & g->plen_mask[plen].w[1];
+	e->mask0 = g->plen_mask[plen].w[0];
+	e->net0 = k->w[0] & e->mask0;
+	e->net1 = k->w[1] & g->plen_mask[plen].w[1];
 	e->ans = ans;
 	e->plen = (uint8_t)plen;
 	e->family = (uint8_t)family;
 	return &g->ans[ans - 1];
 }
 
-static inline void geoip_count(struct fc_geoip *g, const struct fc_geoip_res *r)
+/* Counts n addresses looked up, of which the databases did not know
+ * nf_asn / nf_geo, and hits answered from the hinted set (the other
+ * outcomes are counted where they happen). Once per call, not per
+ * address: the counters are a good part of a cached lookup. */
+static inline void geoip_count(struct fc_geoip *g, unsigned n, unsigned nf_asn, unsigned nf_geo,
+			       unsigned hits)
 {
+	*g->ctr.cache_hits += hits;
 	if (g->db[FC_GEOIP_ASN]) {
-		++*g->ctr.lookups[FC_GEOIP_ASN];
-		*g->ctr.misses[FC_GEOIP_ASN] += !r->found_asn;
+		*g->ctr.lookups[FC_GEOIP_ASN] += n;
+		*g->ctr.misses[FC_GEOIP_ASN] += nf_asn;
 	}
 	if (g->db[FC_GEOIP_GEO]) {
-		++*g->ctr.lookups[FC_GEOIP_GEO];
-		*g->ctr.misses[FC_GEOIP_GEO] += !r->found_geo;
+		*g->ctr.lookups[FC_GEOIP_GEO] += n;
+		*g->ctr.misses[FC_GEOIP_GEO] += nf_geo;
 	}
 }
 
@@ -362,22 +371,19 @@ geoip_slow(struct fc_geoip *g, const struct geoip_q *q, struct fc_geoip_res *scr
 	return r ? r : scratch;
 }
 
-/* The answer for a prepared address; valid until the next lookup on g. */
+/* The answer for a prepared address; valid until the next lookup on g.
+ * Adds 1 to *hits when the hinted set held it. */
 static inline const struct fc_geoip_res *geoip_finish(struct fc_geoip *g, const struct geoip_q *q,
-						      struct fc_geoip_res *scratch)
+						      struct fc_geoip_res *scratch, unsigned *hits)
 {
-	const struct fc_geoip_res *r;
 	const struct geoip_ent *e;
 
 	if (__builtin_expect(g->nsets != 0, 1) &&
 	    (e = geoip_probe(g, q->set, &q->k, q->family)) != NULL) {
-		++*g->ctr.cache_hits;
-		r = &g->ans[e->ans - 1];
-	} else {
-		r = geoip_slow(g, q, scratch);
+		++*hits;
+		return &g->ans[e->ans - 1];
 	}
-	geoip_count(g, r);
-	return r;
+	return geoip_slow(g, q, scratch);
 }
 
 static inline void geoip_flush_if_due(struct fc_geoip *g)
@@ -392,13 +398,15 @@ static inline void geoip_flush_if_due(struct fc_geoip *g)
 bool fc_geoip_lookup(struct fc_geoip *g, const struct fc_addr *addr, struct fc_geoip_res *out)
 {
 	struct geoip_q q;
+	unsigned hits = 0;
 
 	geoip_flush_if_due(g);
 	if (!geoip_prepare(g, addr, &q)) {
 		memset(out, 0, sizeof(*out));
 		return false;
 	}
-	*out = *geoip_finish(g, &q, &g->scratch[0]);
+	*out = *geoip_finish(g, &q, &g->scratch[0], &hits);
+	geoip_count(g, 1, !out->found_asn, !out->found_geo, hits);
 	return out->found_asn || out->found_geo;
 }
 
@@ -406,14 +414,29 @@ void fc_geoip_lookup2(struct fc_geoip *g, const struct fc_addr *a, const struct 
 		      const struct fc_geoip_res **out_a, const struct fc_geoip_res **out_b)
 {
 	struct geoip_q qa, qb;
+	const struct fc_geoip_res *ra = NULL, *rb = NULL;
+	unsigned n = 0, nf_asn = 0, nf_geo = 0, hits = 0;
 	bool ha, hb;
 
 	geoip_flush_if_due(g);
 	/* Both sets are on their way from memory before either is probed. */
 	ha = geoip_prepare(g, a, &qa);
 	hb = geoip_prepare(g, b, &qb);
-	*out_a = ha ? geoip_finish(g, &qa, &g->scratch[0]) : NULL;
-	*out_b = hb ? geoip_finish(g, &qb, &g->scratch[1]) : NULL;
+	if (ha) {
+		ra = geoip_finish(g, &qa, &g->scratch[0], &hits);
+		n++;
+		nf_asn += !ra->found_asn;
+		nf_geo += !ra->found_geo;
+	}
+	if (hb) {
+		rb = geoip_finish(g, &qb, &g->scratch[1], &hits);
+		n++;
+		nf_asn += !rb->found_asn;
+		nf_geo += !rb->found_geo;
+	}
+	geoip_count(g, n, nf_asn, nf_geo, hits);
+	*out_a = ra;
+	*out_b = rb;
 }
 
 /* Zeroed, page-aligned memory for the table, from mmap: untouched pages
