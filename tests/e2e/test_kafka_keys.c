@@ -31,37 +31,13 @@
 #include "metrics/metrics.h"
 #include "output/kafka.h"
 
+#include "../unit/check_run.h"
+#include "kafka_mock.h"
+
 #define TOPIC "k-flows"
 #define CTOPIC "k-counters"
 #define NPARTS 4
 #define NFLOWS 2000u
-
-struct mock {
-	rd_kafka_t *rk;
-	rd_kafka_mock_cluster_t *mc;
-	const char *bootstraps;
-};
-
-static void mock_start(struct mock *mk)
-{
-	char errstr[256];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-
-	rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-	mk->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-	ck_assert_msg(mk->rk != NULL, "%s", errstr);
-	mk->mc = rd_kafka_mock_cluster_new(mk->rk, 1);
-	ck_assert_ptr_nonnull(mk->mc);
-	ck_assert_int_eq(rd_kafka_mock_topic_create(mk->mc, TOPIC, NPARTS, 1), 0);
-	ck_assert_int_eq(rd_kafka_mock_topic_create(mk->mc, CTOPIC, 1, 1), 0);
-	mk->bootstraps = rd_kafka_mock_cluster_bootstraps(mk->mc);
-}
-
-static void mock_stop(struct mock *mk)
-{
-	rd_kafka_mock_cluster_destroy(mk->mc);
-	rd_kafka_destroy(mk->rk);
-}
 
 /* struct fc_config owns its strings (char *): copies, freed by cfg_fini. */
 static char *keep(const char *s)
@@ -92,31 +68,6 @@ static void cfg_fini(struct fc_config *c)
 	free(c->kafka_counter_topic);
 	free(c->kafka_key);
 	free(c->kafka_compression);
-}
-
-struct out {
-	void *priv;
-	struct fc_metrics *m;
-};
-
-static int out_open(struct out *o, const struct fc_config *cfg)
-{
-	int rc;
-
-	o->m = fc_metrics_new();
-	ck_assert_ptr_nonnull(o->m);
-	o->priv = calloc(1, fc_output_kafka.priv_size);
-	ck_assert_ptr_nonnull(o->priv);
-	rc = fc_output_kafka.open(o->priv, NULL, cfg, o->m);
-	if (rc)
-		fc_output_kafka.close(o->priv);
-	return rc;
-}
-
-static void out_free(struct out *o)
-{
-	free(o->priv);
-	fc_metrics_free(o->m);
 }
 
 /* How write_flow hands the flow to the output: as the protobuf-c message
@@ -177,91 +128,76 @@ struct spread {
 	uint64_t keys_digest;  /* FNV-1a over every flow's key, in flow order */
 };
 
-/* Reads every partition to its end; records which partition and key each
- * flow (by its bytes field, 100 + i) arrived with. */
+/* Where each flow (by its bytes field, 100 + i) arrived, and with which
+ * key. */
+struct arrivals {
+	struct spread *s;
+	int *part_of;
+	uint8_t (*key_of)[64];
+	size_t *klen_of;
+};
+
+static void take_flow(void *ctx, int32_t p, const rd_kafka_message_t *msg)
+{
+	struct arrivals *a = ctx;
+	struct spread *s = a->s;
+	uint64_t len;
+	size_t hl;
+	Flowpb__FlowMessage *f;
+	uint32_t i;
+
+	hl = fc_pb_varint_decode(msg->payload, msg->len, &len);
+	ck_assert_uint_gt(hl, 0);
+	ck_assert_uint_eq(hl + len, msg->len);
+	f = flowpb__flow_message__unpack(NULL, len, (const uint8_t *)msg->payload + hl);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_ge(f->bytes, 100);
+	i = (uint32_t)(f->bytes - 100);
+	ck_assert_uint_lt(i, NFLOWS);
+	flowpb__flow_message__free_unpacked(f, NULL);
+	a->part_of[i] = p;
+	a->klen_of[i] = msg->key_len < 64 ? msg->key_len : 64;
+	if (msg->key_len)
+		memcpy(a->key_of[i], msg->key, a->klen_of[i]);
+	s->per_part[p]++;
+	s->records++;
+	s->keyed += msg->key_len > 0;
+	s->exporter_keyed += msg->key_len == 4 && memcmp(msg->key, "\xc0\x00\x02\x01", 4) == 0;
+	/* consistent_random, librdkafka's default: CRC-32 of the key modulo
+	 * the partition count (zlib's CRC-32, computed here apart from the
+	 * output, which groups records by it). */
+	if (msg->key_len)
+		s->part_mismatch += crc32(0, msg->key, (uInt)msg->key_len) % NPARTS != (uLong)p;
+}
+
+/* Reads every partition to its end and sums up where the flows went. */
 static void consume(const char *bootstraps, struct spread *s)
 {
-	char errstr[256];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	rd_kafka_t *rk;
-	rd_kafka_topic_t *rkt;
-	int *part_of = calloc(NFLOWS, sizeof(int));
-	uint8_t(*key_of)[64] = calloc(NFLOWS, 64);
-	size_t *klen_of = calloc(NFLOWS, sizeof(size_t));
+	rd_kafka_t *rk = consumer_new(bootstraps);
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, TOPIC, NULL);
+	struct arrivals a = {s, calloc(NFLOWS, sizeof(int)), calloc(NFLOWS, 64),
+			     calloc(NFLOWS, sizeof(size_t))};
 
-	ck_assert(part_of && key_of && klen_of);
+	ck_assert(a.part_of && a.key_of && a.klen_of);
 	memset(s, 0, sizeof(*s));
-	rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, errstr, sizeof(errstr));
-	rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr));
-	rd_kafka_conf_set(conf, "fetch.wait.max.ms", "20", errstr, sizeof(errstr));
-	rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	ck_assert_msg(rk != NULL, "%s", errstr);
-	rkt = rd_kafka_topic_new(rk, TOPIC, NULL);
-	for (int32_t p = 0; p < NPARTS; p++) {
-		int idle = 0;
-
-		ck_assert_int_eq(rd_kafka_consume_start(rkt, p, RD_KAFKA_OFFSET_BEGINNING), 0);
-		for (;;) {
-			rd_kafka_message_t *msg = rd_kafka_consume(rkt, p, 500);
-			uint64_t len;
-			size_t hl;
-			Flowpb__FlowMessage *f;
-			uint32_t i;
-
-			if (!msg) {
-				ck_assert_msg(++idle < 20, "consumer got nothing for 10 s");
-				continue;
-			}
-			idle = 0;
-			if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-				rd_kafka_message_destroy(msg);
-				break;
-			}
-			ck_assert_msg(msg->err == 0, "consume: %s", rd_kafka_err2str(msg->err));
-			hl = fc_pb_varint_decode(msg->payload, msg->len, &len);
-			ck_assert_uint_gt(hl, 0);
-			ck_assert_uint_eq(hl + len, msg->len);
-			f = flowpb__flow_message__unpack(NULL, len, (const uint8_t *)msg->payload + hl);
-			ck_assert_ptr_nonnull(f);
-			ck_assert_uint_ge(f->bytes, 100);
-			i = (uint32_t)(f->bytes - 100);
-			ck_assert_uint_lt(i, NFLOWS);
-			flowpb__flow_message__free_unpacked(f, NULL);
-			part_of[i] = p;
-			klen_of[i] = msg->key_len < 64 ? msg->key_len : 64;
-			if (msg->key_len)
-				memcpy(key_of[i], msg->key, klen_of[i]);
-			s->per_part[p]++;
-			s->records++;
-			s->keyed += msg->key_len > 0;
-			s->exporter_keyed += msg->key_len == 4 && memcmp(msg->key, "\xc0\x00\x02\x01", 4) == 0;
-			/* consistent_random, librdkafka's default: CRC-32 of the key
-			 * modulo the partition count (zlib's CRC-32, computed here
-			 * apart from the output, which groups records by it). */
-			if (msg->key_len)
-				s->part_mismatch += crc32(0, msg->key, (uInt)msg->key_len) % NPARTS !=
-						    (uLong)p;
-			rd_kafka_message_destroy(msg);
-		}
-		rd_kafka_consume_stop(rkt, p);
-	}
+	for (int32_t p = 0; p < NPARTS; p++)
+		consume_partition(rkt, p, take_flow, &a);
 	s->keys_digest = 14695981039346656037ull;
 	for (uint32_t i = 0; i < NFLOWS; i++) {
-		for (size_t j = 0; j < klen_of[i]; j++)
-			s->keys_digest = (s->keys_digest ^ key_of[i][j]) * 1099511628211ull;
-		s->keys_digest = (s->keys_digest ^ klen_of[i]) * 1099511628211ull;
+		for (size_t j = 0; j < a.klen_of[i]; j++)
+			s->keys_digest = (s->keys_digest ^ a.key_of[i][j]) * 1099511628211ull;
+		s->keys_digest = (s->keys_digest ^ a.klen_of[i]) * 1099511628211ull;
 	}
 	for (uint32_t i = 1; i < NFLOWS; i += 2) {
-		s->pairs_split += part_of[i] != part_of[i - 1];
-		s->key_mismatch += klen_of[i] != klen_of[i - 1] ||
-				   memcmp(key_of[i], key_of[i - 1], klen_of[i]) != 0;
+		s->pairs_split += a.part_of[i] != a.part_of[i - 1];
+		s->key_mismatch += a.klen_of[i] != a.klen_of[i - 1] ||
+				   memcmp(a.key_of[i], a.key_of[i - 1], a.klen_of[i]) != 0;
 	}
 	rd_kafka_topic_destroy(rkt);
 	rd_kafka_destroy(rk);
-	free(part_of);
-	free(key_of);
-	free(klen_of);
+	free(a.part_of);
+	free(a.key_of);
+	free(a.klen_of);
 }
 
 /* Produces the NFLOWS flows with the given policy in 100 bursts 25 ms
@@ -273,7 +209,7 @@ static void run_policy(const char *policy, struct spread *s)
 	struct fc_config cfg;
 	struct out o;
 
-	mock_start(&mk);
+	mock_start(&mk, TOPIC, NPARTS, CTOPIC);
 	cfg_init(&cfg, mk.bootstraps, policy, NULL);
 	ck_assert_int_eq(out_open(&o, &cfg), 0);
 	/* Once the probe has read the partition count, the output groups
@@ -380,7 +316,7 @@ START_TEST(compression_codecs)
 	struct out o;
 	struct spread s;
 
-	mock_start(&mk);
+	mock_start(&mk, TOPIC, NPARTS, CTOPIC);
 	cfg_init(&cfg, mk.bootstraps, "exporter", codec);
 	ck_assert_msg(out_open(&o, &cfg) == 0, "codec %s refused", codec);
 	for (uint32_t i = 0; i < NFLOWS; i++)
@@ -416,8 +352,6 @@ int main(void)
 	Suite *s = suite_create("kafka_keys");
 	TCase *tc = tcase_create("keys");
 	TCase *tz = tcase_create("compression");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_set_timeout(tz, 60);
@@ -430,9 +364,5 @@ int main(void)
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tz);
 	fc_log_set_level("error");
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fc_check_run(s);
 }

@@ -22,36 +22,10 @@
 #include "output/kafka.h"
 
 #include "../unit/check_run.h"
+#include "kafka_mock.h"
 
 #define TOPIC "t-flows"
 #define CTOPIC "t-counters"
-
-struct mock {
-	rd_kafka_t *rk;
-	rd_kafka_mock_cluster_t *mc;
-	const char *bootstraps;
-};
-
-static void mock_start(struct mock *mk)
-{
-	char errstr[256];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-
-	rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-	mk->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-	ck_assert_msg(mk->rk != NULL, "%s", errstr);
-	mk->mc = rd_kafka_mock_cluster_new(mk->rk, 1);
-	ck_assert_ptr_nonnull(mk->mc);
-	ck_assert_int_eq(rd_kafka_mock_topic_create(mk->mc, TOPIC, 1, 1), 0);
-	ck_assert_int_eq(rd_kafka_mock_topic_create(mk->mc, CTOPIC, 1, 1), 0);
-	mk->bootstraps = rd_kafka_mock_cluster_bootstraps(mk->mc);
-}
-
-static void mock_stop(struct mock *mk)
-{
-	rd_kafka_mock_cluster_destroy(mk->mc);
-	rd_kafka_destroy(mk->rk);
-}
 
 /* Builds a config the way the option table's defaults would, without
  * depending on config.c. */
@@ -83,25 +57,6 @@ static size_t make_framed(uint32_t i, uint8_t *out)
 	return len + 1;
 }
 
-struct out {
-	void *priv;
-	struct fc_metrics *m;
-};
-
-static int out_open(struct out *o, const struct fc_config *cfg)
-{
-	int rc;
-
-	o->m = fc_metrics_new();
-	ck_assert_ptr_nonnull(o->m);
-	o->priv = calloc(1, fc_output_kafka.priv_size);
-	ck_assert_ptr_nonnull(o->priv);
-	rc = fc_output_kafka.open(o->priv, NULL, cfg, o->m);
-	if (rc)
-		fc_output_kafka.close(o->priv);
-	return rc;
-}
-
 static int out_write(struct out *o, enum fc_msg_kind kind, uint32_t i, const uint8_t *key,
 		     size_t key_len)
 {
@@ -121,12 +76,6 @@ static void out_close(struct out *o)
 	fc_output_kafka.close(o->priv);
 }
 
-static void out_free(struct out *o)
-{
-	free(o->priv);
-	fc_metrics_free(o->m);
-}
-
 static uint64_t metric(struct out *o, const char *name)
 {
 	return fc_metrics_sum(o->m, name);
@@ -142,35 +91,19 @@ struct consumed {
 	size_t key_len;
 };
 
-static void consume_partition(rd_kafka_topic_t *rkt, int32_t part, struct consumed *out)
+static void take_record(void *ctx, int32_t part, const rd_kafka_message_t *m)
 {
-	int idle = 0;
+	struct consumed *out = ctx;
 
-	ck_assert_int_eq(rd_kafka_consume_start(rkt, part, RD_KAFKA_OFFSET_BEGINNING), 0);
-	for (;;) {
-		rd_kafka_message_t *m = rd_kafka_consume(rkt, part, 500);
-
-		if (!m) {
-			ck_assert_msg(++idle < 20, "consumer got nothing for 10 s");
-			continue;
-		}
-		idle = 0;
-		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-			rd_kafka_message_destroy(m);
-			break;
-		}
-		ck_assert_msg(m->err == 0, "consume: %s", rd_kafka_err2str(m->err));
-		out->bytes = realloc(out->bytes, out->len + m->len + 1);
-		ck_assert_ptr_nonnull(out->bytes);
-		memcpy(out->bytes + out->len, m->payload, m->len);
-		out->len += m->len;
-		out->records++;
-		out->key_len = m->key_len < sizeof(out->key) ? m->key_len : sizeof(out->key);
-		if (m->key_len)
-			memcpy(out->key, m->key, out->key_len);
-		rd_kafka_message_destroy(m);
-	}
-	rd_kafka_consume_stop(rkt, part);
+	(void)part;
+	out->bytes = realloc(out->bytes, out->len + m->len + 1);
+	ck_assert_ptr_nonnull(out->bytes);
+	memcpy(out->bytes + out->len, m->payload, m->len);
+	out->len += m->len;
+	out->records++;
+	out->key_len = m->key_len < sizeof(out->key) ? m->key_len : sizeof(out->key);
+	if (m->key_len)
+		memcpy(out->key, m->key, out->key_len);
 }
 
 /* Reads partitions 0..nparts-1 of topic in turn, each from its beginning to
@@ -178,21 +111,12 @@ static void consume_partition(rd_kafka_topic_t *rkt, int32_t part, struct consum
 static void consume_all(const char *bootstraps, const char *topic, int32_t nparts,
 			struct consumed *out)
 {
-	char errstr[256];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	rd_kafka_t *rk;
-	rd_kafka_topic_t *rkt;
+	rd_kafka_t *rk = consumer_new(bootstraps);
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
 
 	memset(out, 0, sizeof(*out));
-	rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, errstr, sizeof(errstr));
-	rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr));
-	rd_kafka_conf_set(conf, "fetch.wait.max.ms", "20", errstr, sizeof(errstr));
-	rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	ck_assert_msg(rk != NULL, "%s", errstr);
-	rkt = rd_kafka_topic_new(rk, topic, NULL);
 	for (int32_t p = 0; p < nparts; p++)
-		consume_partition(rkt, p, out);
+		consume_partition(rkt, p, take_record, out);
 	rd_kafka_topic_destroy(rkt);
 	rd_kafka_destroy(rk);
 }
@@ -247,7 +171,7 @@ START_TEST(records_arrive_identical)
 	struct out o;
 	struct consumed c;
 
-	mock_start(&mk);
+	mock_start(&mk, TOPIC, 1, CTOPIC);
 	cfg_init(&cfg, mk.bootstraps);
 	ck_assert_int_eq(out_open(&o, &cfg), 0);
 	ck_assert_ptr_null(fc_output_kafka_embedded_bootstraps(o.priv));
@@ -278,7 +202,7 @@ START_TEST(batches_pack_framed_messages)
 	struct out o;
 	struct consumed c;
 
-	mock_start(&mk);
+	mock_start(&mk, TOPIC, 1, CTOPIC);
 	cfg_init(&cfg, mk.bootstraps);
 	cfg.kafka_msgs_per_record = 10;
 	ck_assert_int_eq(out_open(&o, &cfg), 0);
@@ -302,7 +226,7 @@ START_TEST(partial_batch_sent_on_poll)
 	struct fc_config cfg;
 	struct out o;
 
-	mock_start(&mk);
+	mock_start(&mk, TOPIC, 1, CTOPIC);
 	cfg_init(&cfg, mk.bootstraps);
 	cfg.kafka_msgs_per_record = 1000;
 	ck_assert_int_eq(out_open(&o, &cfg), 0);
@@ -327,7 +251,7 @@ START_TEST(key_and_topic_follow_message)
 	struct out o;
 	struct consumed c;
 
-	mock_start(&mk);
+	mock_start(&mk, TOPIC, 1, CTOPIC);
 	cfg_init(&cfg, mk.bootstraps);
 	cfg.kafka_key = (char *)"exporter";
 	ck_assert_int_eq(out_open(&o, &cfg), 0);
@@ -409,7 +333,7 @@ START_TEST(live_broker_down_drops_and_counts)
 	struct fc_config cfg;
 	struct out o;
 
-	mock_start(&mk);
+	mock_start(&mk, TOPIC, 1, CTOPIC);
 	ck_assert_int_eq(rd_kafka_mock_broker_set_down(mk.mc, 1), 0);
 	cfg_init(&cfg, mk.bootstraps);
 	cfg.kafka_flush_ms = 200;
@@ -434,7 +358,7 @@ START_TEST(replay_waits_and_loses_nothing)
 	struct out o;
 	struct consumed c;
 
-	mock_start(&mk);
+	mock_start(&mk, TOPIC, 1, CTOPIC);
 	cfg_init(&cfg, mk.bootstraps);
 	cfg.pcap = (char *)"replay.pcap";
 	cfg_prop(&cfg, "queue.buffering.max.messages=10");
