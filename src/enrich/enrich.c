@@ -304,51 +304,24 @@ int fc_enrich_tick(struct fc_enrich *e, uint64_t mono_now_ns)
 	return rc == 0 ? 1 : rc;
 }
 
-/* The fields of one side (source or destination) of a flow. */
-struct enrich_side {
-	uint32_t *as;
-	char *country;
-	const char **city, **as_name, **net_name, **net_role, **net_site;
-};
-
-/* What MaxMind (r, NULL when not looked up) knows of one side's address. */
-static inline void geo_side(const struct fc_enrich *e, const struct fc_geoip_res *r, uint32_t *as,
-			    const char **as_name, char *country, const char **city)
+/* Applies to one side of f (dst: the destination) what the networks file
+ * (net, may be NULL) and MaxMind (r, NULL when not looked up) know of its
+ * address. */
+static inline void enrich_side(const struct fc_enrich *e, struct fc_flow *f, bool dst,
+			       const struct fc_nets_entry *net, const struct fc_geoip_res *r)
 {
-	if (!r)
-		return;
-	/* A name only goes with the ASN it belongs to. */
-	if (r->found_asn && r->asn != 0 && (*as == 0 || e->asn_override)) {
-		*as = r->asn;
-		if (r->as_name)
-			*as_name = r->as_name;
-	} else if (r->found_asn && r->as_name && r->asn == *as) {
-		*as_name = r->as_name;
-	}
-	if (r->found_geo) {
-		if (r->country[0])
-			memcpy(country, r->country, sizeof(r->country));
-		if (r->city)
-			*city = r->city;
-	}
-}
-
-/* Applies to one side what the networks file (net, may be NULL) and
- * MaxMind (r, NULL without databases) know of its address. */
-static void enrich_side(const struct fc_enrich *e, const struct enrich_side *d,
-			const struct fc_nets_entry *net, const struct fc_geoip_res *r)
-{
+	uint32_t *as = dst ? &f->dst_as : &f->src_as;
 	uint32_t asn = 0;
 	const char *as_name = NULL;
 
 	if (net) {
 		++*e->net_matches;
 		if (net->name)
-			*d->net_name = net->name;
+			*(dst ? &f->dst_net_name : &f->src_net_name) = net->name;
 		if (net->role)
-			*d->net_role = net->role;
+			*(dst ? &f->dst_net_role : &f->src_net_role) = net->role;
 		if (net->site)
-			*d->net_site = net->site;
+			*(dst ? &f->dst_net_site : &f->src_net_site) = net->site;
 	}
 	if (r && r->found_asn) {
 		asn = r->asn;
@@ -362,16 +335,16 @@ static void enrich_side(const struct fc_enrich *e, const struct enrich_side *d,
 			as_name = NULL;
 		asn = net->asn;
 	}
-	if (asn != 0 && (*d->as == 0 || e->asn_override))
-		*d->as = asn;
+	if (asn != 0 && (*as == 0 || e->asn_override))
+		*as = asn;
 	/* A name only goes with the ASN it belongs to. */
-	if (as_name && *d->as == asn)
-		*d->as_name = as_name;
+	if (as_name && *as == asn)
+		*(dst ? &f->dst_as_name : &f->src_as_name) = as_name;
 	if (r && r->found_geo) {
 		if (r->country[0])
-			memcpy(d->country, r->country, sizeof(r->country));
+			memcpy(dst ? f->dst_country : f->src_country, r->country, sizeof(r->country));
 		if (r->city)
-			*d->city = r->city;
+			*(dst ? &f->dst_city : &f->src_city) = r->city;
 	}
 }
 
@@ -384,6 +357,7 @@ void fc_enrich_flow(struct fc_enrich *e, struct fc_flow *f)
 {
 	const struct enrich_snap *s = e->snap;
 	const struct fc_geoip_res *r[2] = {NULL, NULL};
+	const struct fc_nets_entry *net[2] = {NULL, NULL};
 
 	if (!e->active)
 		return;
@@ -396,26 +370,17 @@ void fc_enrich_flow(struct fc_enrich *e, struct fc_flow *f)
 		}
 	}
 	if (s->geoip)
+		/* Both ends at once: their cache lines are fetched together. */
 		fc_geoip_lookup2(s->geoip, &f->src_addr, &f->dst_addr, &r[0], &r[1]);
-	if (!s->nets) {
-		/* MaxMind alone, the common case, without the networks
-		 * file's precedence rules. */
-		geo_side(e, r[0], &f->src_as, &f->src_as_name, f->src_country, &f->src_city);
-		geo_side(e, r[1], &f->dst_as, &f->dst_as_name, f->dst_country, &f->dst_city);
-		return;
+	if (s->nets) {
+		if (has_addr(&f->src_addr))
+			net[0] = fc_nets_lookup(s->nets, &f->src_addr);
+		if (has_addr(&f->dst_addr))
+			net[1] = fc_nets_lookup(s->nets, &f->dst_addr);
 	}
-	if (has_addr(&f->src_addr)) {
-		const struct enrich_side d = {&f->src_as,       f->src_country,    &f->src_city,
-					      &f->src_as_name,  &f->src_net_name,  &f->src_net_role,
-					      &f->src_net_site};
-
-		enrich_side(e, &d, fc_nets_lookup(s->nets, &f->src_addr), r[0]);
-	}
-	if (has_addr(&f->dst_addr)) {
-		const struct enrich_side d = {&f->dst_as,       f->dst_country,    &f->dst_city,
-					      &f->dst_as_name,  &f->dst_net_name,  &f->dst_net_role,
-					      &f->dst_net_site};
-
-		enrich_side(e, &d, fc_nets_lookup(s->nets, &f->dst_addr), r[1]);
-	}
+	/* r[i] is NULL for an absent address, and so is net[i]. */
+	if (r[0] || net[0])
+		enrich_side(e, f, false, net[0], r[0]);
+	if (r[1] || net[1])
+		enrich_side(e, f, true, net[1], r[1]);
 }
