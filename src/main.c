@@ -317,7 +317,7 @@ static void publish_doc(struct worker *w, int which)
 
 /* Opens one output per spec, serving the given stream; each gets a
  * registry of its own (include/fc/output.h). */
-static int open_stream_outputs(const struct fc_strlist *specs, const char *def,
+static int open_stream_outputs(const struct fc_opt_list *specs, const char *def,
 			       enum fc_msg_kind stream, const struct fc_config *cfg)
 {
 	size_t n = specs->n ? specs->n : (def ? 1 : 0);

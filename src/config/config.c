@@ -10,241 +10,155 @@
 #include <errno.h>
 #include <ini.h>
 #include <sys/stat.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "core/opt.h"
 #include "core/version.h"
 #include "fc/err.h"
-
-enum opt_type { OPT_STR, OPT_LIST, OPT_U64, OPT_BOOL };
-
-struct opt {
-	const char *name;
-	enum opt_type type;
-	size_t off;
-	const char *def; /* NULL: none */
-	uint64_t min, max;
-	const char *arg;  /* placeholder in --help */
-	const char *help;
-};
 
 #define O(f) offsetof(struct fc_config, f)
 #define U64MAX UINT64_MAX
 
-static const struct opt opts[] = {
+static const struct fc_opt opts[] = {
 	/* input */
-	{"listen", OPT_LIST, O(listen), NULL, 0, 0, "ADDR:PORT",
+	{"listen", FC_OPT_LIST, O(listen), NULL, 0, 0, "ADDR:PORT",
 	 "UDP address to receive on, repeatable; [v6]:PORT for IPv6 "
 	 "(default 0.0.0.0:2055 and 0.0.0.0:6343)"},
-	{"pcap", OPT_LIST, O(pcaps), NULL, 0, 0, "FILE",
+	{"pcap", FC_OPT_LIST, O(pcaps), NULL, 0, 0, "FILE",
 	 "replay the UDP datagrams of a capture instead of listening, then exit; "
 	 "repeatable: files are replayed in order through the same state"},
-	{"rcvbuf", OPT_U64, O(rcvbuf), "33554432", 0, 1u << 30, "BYTES",
+	{"rcvbuf", FC_OPT_U64, O(rcvbuf), "33554432", 0, 1u << 30, "BYTES",
 	 "socket receive buffer (SO_RCVBUF; raise net.core.rmem_max to allow it)"},
-	{"workers", OPT_U64, O(workers), "1", 1, 64, "N",
+	{"workers", FC_OPT_U64, O(workers), "1", 1, 64, "N",
 	 "receive threads, each with its own socket on every --listen port (SO_REUSEPORT among "
 	 "them)"},
-	{"batch", OPT_U64, O(batch), "64", 1, 1024, "N", "datagrams per recvmmsg call"},
-	{"reuseport", OPT_BOOL, O(reuseport), "false", 0, 0, NULL,
+	{"batch", FC_OPT_U64, O(batch), "64", 1, 1024, "N", "datagrams per recvmmsg call"},
+	{"reuseport", FC_OPT_BOOL, O(reuseport), "false", 0, 0, NULL,
 	 "share the --listen ports with other processes that allow it (SO_REUSEPORT); "
 	 "without it a port in use is an error"},
-	{"max-datagram", OPT_U64, O(max_datagram), "65535", 512, 65535, "BYTES",
+	{"max-datagram", FC_OPT_U64, O(max_datagram), "65535", 512, 65535, "BYTES",
 	 "largest datagram read whole; longer ones are counted as truncated and dropped"},
 	/* output */
-	{"output", OPT_LIST, O(outputs), NULL, 0, 0, "KIND[:ARG]",
+	{"output", FC_OPT_LIST, O(outputs), NULL, 0, 0, "KIND[:ARG]",
 	 "kafka (default), file:PATH (length-delimited protobuf) or json:PATH "
 	 "(JSON lines); PATH - is stdout; repeatable. Flows only"},
-	{"counters-output", OPT_LIST, O(counters_outputs), NULL, 0, 0, "KIND:PATH",
+	{"counters-output", FC_OPT_LIST, O(counters_outputs), NULL, 0, 0, "KIND:PATH",
 	 "file:PATH or json:PATH for sFlow counter samples, repeatable (the kafka output "
 	 "sends them to --kafka-counter-topic); without any they are dropped and counted"},
-	{"json-style", OPT_STR, O(json_style), "native", 0, 0, "native|goflow2",
+	{"json-style", FC_OPT_STR, O(json_style), "native", 0, 0, "native|goflow2",
 	 "JSON outputs: native (proto names, zero fields omitted, numbers) or goflow2 "
 	 "(goflow2's JSON formatter: every field, etype/proto names, src_net/dst_net prefixes)"},
-	{"kafka-brokers", OPT_STR, O(kafka_brokers), NULL, 0, 0, "LIST",
+	{"kafka-brokers", FC_OPT_STR, O(kafka_brokers), NULL, 0, 0, "LIST",
 	 "bootstrap brokers; without it an embedded in-memory Kafka is started"},
-	{"kafka-topic", OPT_STR, O(kafka_topic), "flows", 0, 0, "NAME", "topic for flows"},
-	{"kafka-counter-topic", OPT_STR, O(kafka_counter_topic), "flow-counters", 0, 0, "NAME",
+	{"kafka-topic", FC_OPT_STR, O(kafka_topic), "flows", 0, 0, "NAME", "topic for flows"},
+	{"kafka-counter-topic", FC_OPT_STR, O(kafka_counter_topic), "flow-counters", 0, 0, "NAME",
 	 "topic for sFlow counter samples"},
-	{"kafka-key", OPT_STR, O(kafka_key), "exporter", 0, 0, "exporter|flow|none",
+	{"kafka-key", FC_OPT_STR, O(kafka_key), "exporter", 0, 0, "exporter|flow|none",
 	 "record key: exporter (its address: one exporter's flows stay ordered in one "
 	 "partition), flow (the 5-tuple, either direction alike: spreads one big exporter), "
 	 "none (librdkafka spreads)"},
-	{"kafka-compression", OPT_STR, O(kafka_compression), "none", 0, 0,
+	{"kafka-compression", FC_OPT_STR, O(kafka_compression), "none", 0, 0,
 	 "none|gzip|snappy|lz4|zstd", "record compression (consumers must support the codec)"},
-	{"kafka-flush-ms", OPT_U64, O(kafka_flush_ms), "10000", 0, 600000, "MS",
+	{"kafka-flush-ms", FC_OPT_U64, O(kafka_flush_ms), "10000", 0, 600000, "MS",
 	 "how long to wait for outstanding deliveries at exit"},
-	{"kafka-buffer-bytes", OPT_U64, O(kafka_buffer_bytes), "67108864", 0, 1ull << 40, "BYTES",
+	{"kafka-buffer-bytes", FC_OPT_U64, O(kafka_buffer_bytes), "67108864", 0, 1ull << 40, "BYTES",
 	 "memory for records waiting to be delivered (librdkafka queue.buffering.max.kbytes; "
 	 "queue.buffering.max.messages = BYTES/64; 0 = librdkafka's own bounds); beyond it "
 	 "records go to --spool or are dropped"},
-	{"spool", OPT_STR, O(spool_dir), NULL, 0, 0, "DIR",
+	{"spool", FC_OPT_STR, O(spool_dir), NULL, 0, 0, "DIR",
 	 "disk spool for records Kafka cannot take now (buffer full, delivery failed, exit); "
 	 "replayed in order when Kafka is back, also after a restart"},
-	{"spool-max-bytes", OPT_U64, O(spool_max_bytes), "1073741824", 65536, 1ull << 50, "BYTES",
+	{"spool-max-bytes", FC_OPT_U64, O(spool_max_bytes), "1073741824", 65536, 1ull << 50, "BYTES",
 	 "size of the disk spool; records beyond it are dropped and counted"},
-	{"kafka-msgs-per-record", OPT_U64, O(kafka_msgs_per_record), "1", 1, 10000, "N",
+	{"kafka-msgs-per-record", FC_OPT_U64, O(kafka_msgs_per_record), "1", 1, 10000, "N",
 	 "length-delimited messages per Kafka record"},
 	/* templates */
-	{"template-ignore-port", OPT_BOOL, O(template_ignore_port), "false", 0, 0, NULL,
+	{"template-ignore-port", FC_OPT_BOOL, O(template_ignore_port), "false", 0, 0, NULL,
 	 "scope templates by exporter address only (exporters behind NAT)"},
-	{"template-ttl", OPT_U64, O(template_ttl), "1800", 0, 315360000, "SECONDS",
+	{"template-ttl", FC_OPT_U64, O(template_ttl), "1800", 0, 315360000, "SECONDS",
 	 "lifetime of templates not refreshed (NetFlow v9, IPFIX over UDP; 0 = forever)"},
-	{"template-file", OPT_STR, O(template_file), NULL, 0, 0, "PATH",
+	{"template-file", FC_OPT_STR, O(template_file), NULL, 0, 0, "PATH",
 	 "save templates and sampling state here and load them at start"},
-	{"template-save-interval", OPT_U64, O(template_save_interval), "60", 1, 86400, "SECONDS",
+	{"template-save-interval", FC_OPT_U64, O(template_save_interval), "60", 1, 86400, "SECONDS",
 	 "how often the template file is written"},
-	{"template-max-per-exporter", OPT_U64, O(template_max_per_exporter), "4096", 1, 65536, "N",
+	{"template-max-per-exporter", FC_OPT_U64, O(template_max_per_exporter), "4096", 1, 65536, "N",
 	 "templates kept per exporter session"},
-	{"template-max-exporters", OPT_U64, O(template_max_exporters), "8192", 1, 1u << 20, "N",
+	{"template-max-exporters", FC_OPT_U64, O(template_max_exporters), "8192", 1, 1u << 20, "N",
 	 "exporter sessions with templates"},
-	{"template-max-fields", OPT_U64, O(template_max_fields), "512", 1, 65535, "N",
+	{"template-max-fields", FC_OPT_U64, O(template_max_fields), "512", 1, 65535, "N",
 	 "fields per template"},
-	{"hold-bytes", OPT_U64, O(hold_bytes), "262144", 0, 1u << 30, "BYTES",
+	{"hold-bytes", FC_OPT_U64, O(hold_bytes), "262144", 0, 1u << 30, "BYTES",
 	 "data held per exporter while its template is unknown (0 = hold nothing)"},
-	{"hold-seconds", OPT_U64, O(hold_seconds), "60", 0, 86400, "SECONDS",
+	{"hold-seconds", FC_OPT_U64, O(hold_seconds), "60", 0, 86400, "SECONDS",
 	 "how long such data is held before it is given up, counted (0 = hold nothing)"},
-	{"template-memory", OPT_U64, O(template_memory), "268435456", 1u << 20, 1ull << 40, "BYTES",
+	{"template-memory", FC_OPT_U64, O(template_memory), "268435456", 1u << 20, 1ull << 40, "BYTES",
 	 "memory for template state: sessions, templates, options state and held data, "
 	 "shared by the workers; past it held data is given up, then the least recently "
 	 "used sessions are evicted (counted)"},
 	/* sampling */
-	{"sampling-default", OPT_U64, O(sampling_default), "0", 0, U64MAX, "RATE",
+	{"sampling-default", FC_OPT_U64, O(sampling_default), "0", 0, U64MAX, "RATE",
 	 "sampling rate for exporters that announce none (0 = leave unset)"},
-	{"sampling-override", OPT_LIST, O(sampling_override), NULL, 0, 0, "PREFIX=RATE",
+	{"sampling-override", FC_OPT_LIST, O(sampling_override), NULL, 0, 0, "PREFIX=RATE",
 	 "force the sampling rate of exporters in PREFIX; repeatable"},
 	/* sFlow */
-	{"sflow-max-samples", OPT_U64, O(sflow_max_samples), "1024", 1, 65536, "N",
+	{"sflow-max-samples", FC_OPT_U64, O(sflow_max_samples), "1024", 1, 65536, "N",
 	 "samples decoded per sFlow datagram"},
-	{"sflow-max-records", OPT_U64, O(sflow_max_records), "128", 1, 65536, "N",
+	{"sflow-max-records", FC_OPT_U64, O(sflow_max_records), "128", 1, 65536, "N",
 	 "records decoded per sFlow sample"},
 	/* enrichment */
-	{"geoip-asn", OPT_STR, O(geoip_asn), NULL, 0, 0, "FILE",
+	{"geoip-asn", FC_OPT_STR, O(geoip_asn), NULL, 0, 0, "FILE",
 	 "MaxMind GeoLite2-ASN or GeoIP2-ISP database"},
-	{"geoip-geo", OPT_STR, O(geoip_geo), NULL, 0, 0, "FILE",
+	{"geoip-geo", FC_OPT_STR, O(geoip_geo), NULL, 0, 0, "FILE",
 	 "MaxMind GeoLite2/GeoIP2 City or Country database"},
-	{"geoip-asn-override", OPT_BOOL, O(geoip_asn_override), "false", 0, 0, NULL,
+	{"geoip-asn-override", FC_OPT_BOOL, O(geoip_asn_override), "false", 0, 0, NULL,
 	 "replace the ASNs the exporter sent with the database's"},
-	{"networks", OPT_STR, O(networks), NULL, 0, 0, "FILE",
+	{"networks", FC_OPT_STR, O(networks), NULL, 0, 0, "FILE",
 	 "your networks: CSV prefix,name,role,site,asn,as_name (longest prefix wins)"},
-	{"exporter-names", OPT_STR, O(exporter_names), NULL, 0, 0, "FILE",
+	{"exporter-names", FC_OPT_STR, O(exporter_names), NULL, 0, 0, "FILE",
 	 "exporter address to name map"},
-	{"reload-interval", OPT_U64, O(reload_interval), "30", 0, 86400, "SECONDS",
+	{"reload-interval", FC_OPT_U64, O(reload_interval), "30", 0, 86400, "SECONDS",
 	 "how often enrichment files are checked for changes (0 = only on SIGHUP)"},
-	{"geoip-cache-bytes", OPT_U64, O(geoip_cache_bytes), "4194304", 0, 1u << 30, "BYTES",
+	{"geoip-cache-bytes", FC_OPT_U64, O(geoip_cache_bytes), "4194304", 0, 1u << 30, "BYTES",
 	 "MaxMind lookup cache per worker, ASN and geo together (0 = none)"},
 	/* operations */
-	{"log-level", OPT_STR, O(log_level), "info", 0, 0, "error|warn|info|debug", "log threshold"},
-	{"stats-interval", OPT_U64, O(stats_interval), "0", 0, 86400, "SECONDS",
+	{"log-level", FC_OPT_STR, O(log_level), "info", 0, 0, "error|warn|info|debug", "log threshold"},
+	{"stats-interval", FC_OPT_U64, O(stats_interval), "0", 0, 86400, "SECONDS",
 	 "print counters to stderr periodically (0 = off; also printed on SIGUSR1, and on "
 	 "exit unless --log-level is error)"},
-	{"http-listen", OPT_STR, O(http_listen), NULL, 0, 0, "ADDR:PORT|off",
+	{"http-listen", FC_OPT_STR, O(http_listen), NULL, 0, 0, "ADDR:PORT|off",
 	 "serve /metrics, /healthz, /exporters and /templates over HTTP; port 0 picks a free "
 	 "one (default 127.0.0.1:9600, off with --pcap)"},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
-static void *field(struct fc_config *c, const struct opt *o)
+static void version(FILE *out)
 {
-	return (char *)c + o->off;
+	fc_version_print(out, "collector");
 }
 
-static int list_add(struct fc_strlist *l, const char *v, FILE *err, const char *name)
-{
-	if (l->n >= FC_CONFIG_MAX_LIST) {
-		fprintf(err, "collector: --%s given more than %d times\n", name, FC_CONFIG_MAX_LIST);
-		return FC_EINVAL;
-	}
-	l->v[l->n] = strdup(v);
-	if (!l->v[l->n])
-		return FC_ENOMEM;
-	l->n++;
-	return 0;
-}
+static int config_flag(void *dst, const char *name, size_t nlen, const char *val, int argc,
+		       char **argv, int *i, FILE *err);
 
-static int parse_bool(const char *v, bool *out)
-{
-	if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) {
-		*out = true;
-		return 0;
-	}
-	if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) {
-		*out = false;
-		return 0;
-	}
-	return FC_EINVAL;
-}
-
-static int set_value(struct fc_config *c, const struct opt *o, const char *v, FILE *err)
-{
-	char *end;
-	unsigned long long u;
-
-	switch (o->type) {
-	case OPT_STR: {
-		char **p = field(c, o);
-		char *dup = strdup(v);
-
-		if (!dup)
-			return FC_ENOMEM;
-		free(*p);
-		*p = dup;
-		return 0;
-	}
-	case OPT_LIST:
-		return list_add(field(c, o), v, err, o->name);
-	case OPT_BOOL:
-		if (parse_bool(v, field(c, o)) != 0) {
-			fprintf(err, "collector: %s: expected true or false, got '%s'\n", o->name, v);
-			return FC_EINVAL;
-		}
-		return 0;
-	case OPT_U64:
-		errno = 0;
-		u = strtoull(v, &end, 10);
-		if (errno || end == v || *end || v[0] == '-') {
-			fprintf(err, "collector: %s: expected a number, got '%s'\n", o->name, v);
-			return FC_EINVAL;
-		}
-		if (u < o->min || u > o->max) {
-			fprintf(err, "collector: %s: %llu is outside %llu..%llu\n", o->name, u,
-				(unsigned long long)o->min, (unsigned long long)o->max);
-			return FC_EINVAL;
-		}
-		*(uint64_t *)field(c, o) = u;
-		return 0;
-	}
-	return FC_EINVAL;
-}
-
-/* Matches "kafka-topic", "kafka_topic". */
-static const struct opt *find_opt(const char *name, size_t len)
-{
-	for (size_t i = 0; i < N_OPTS; i++) {
-		const char *n = opts[i].name;
-		size_t k;
-
-		if (strlen(n) != len)
-			continue;
-		for (k = 0; k < len; k++) {
-			char a = n[k], b = name[k] == '_' ? '-' : name[k];
-
-			if (a != b)
-				break;
-		}
-		if (k == len)
-			return &opts[i];
-	}
-	return NULL;
-}
+static const struct fc_opt_prog prog = {
+	.name = "collector",
+	.opts = opts,
+	.n_opts = N_OPTS,
+	.max_list = FC_CONFIG_MAX_LIST,
+	.props_off = O(kafka_props),
+	.list_label = "--",
+	.props_name = "X",
+	.value_label = "", /* the name alone: INI keys go through here too */
+	.help_gap = true,
+	.usage = fc_config_usage,
+	.version = version,
+	.flag = config_flag,
+};
 
 void fc_config_init(struct fc_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	for (size_t i = 0; i < N_OPTS; i++) {
-		if (opts[i].def)
-			(void)set_value(c, &opts[i], opts[i].def, stderr);
-	}
+	fc_opt_defaults(&prog, c);
 }
 
 size_t fc_config_option_count(void)
@@ -262,25 +176,9 @@ const char *fc_config_option_default(size_t i)
 	return i < N_OPTS ? opts[i].def : NULL;
 }
 
-static void list_free(struct fc_strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	l->n = 0;
-}
-
 void fc_config_fini(struct fc_config *c)
 {
-	for (size_t i = 0; i < N_OPTS; i++) {
-		if (opts[i].type == OPT_STR) {
-			char **p = field(c, &opts[i]);
-			free(*p);
-			*p = NULL;
-		} else if (opts[i].type == OPT_LIST) {
-			list_free(field(c, &opts[i]));
-		}
-	}
-	list_free(&c->kafka_props);
+	fc_opt_free(&prog, c);
 	c->pcap = NULL;
 }
 
@@ -299,13 +197,13 @@ static int kafka_prop(struct fc_config *c, const char *key, const char *value, F
 		fprintf(err, "collector: kafka property %s is too long\n", key);
 		return FC_EINVAL;
 	}
-	return list_add(&c->kafka_props, buf, err, "X");
+	return fc_opt_list_add(&prog, &c->kafka_props, prog.props_name, buf, err);
 }
 
 static int on_ini_line(void *user, const char *section, const char *name, const char *value)
 {
 	struct ini_ctx *x = user;
-	const struct opt *o;
+	const struct fc_opt *o;
 
 	if (x->rc)
 		return 0;
@@ -322,13 +220,13 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 		x->rc = FC_EINVAL;
 		return 0;
 	}
-	o = find_opt(name, strlen(name));
+	o = fc_opt_find(&prog, name, strlen(name));
 	if (!o) {
 		fprintf(x->err, "collector: %s: unknown key '%s'\n", x->path, name);
 		x->rc = FC_EINVAL;
 		return 0;
 	}
-	x->rc = set_value(x->c, o, value, x->err);
+	x->rc = fc_opt_set(&prog, x->c, o, value, x->err);
 	return x->rc == 0;
 }
 
@@ -369,86 +267,36 @@ void fc_config_usage(FILE *out, const char *argv0)
 		"  --config FILE             INI file with the same keys (section [kafka] goes to librdkafka)\n"
 		"  -X KEY=VALUE              librdkafka property, passed as is (TLS, SASL, compression...)\n",
 		slash ? slash + 1 : argv0);
-	for (size_t i = 0; i < N_OPTS; i++) {
-		char lhs[64];
-
-		snprintf(lhs, sizeof(lhs), "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
-			 opts[i].arg ? opts[i].arg : "");
-		/* at least two spaces before the text, as help2man splits there */
-		fprintf(out, "  %-25s %s%s", lhs, strlen(lhs) >= 25 ? " " : "", opts[i].help);
-		if (opts[i].def && opts[i].type != OPT_BOOL)
-			fprintf(out, " [%s]", opts[i].def);
-		fputc('\n', out);
-	}
+	fc_opt_help(&prog, out);
 	fprintf(out, "  --help, --version\n");
+}
+
+/* --config FILE (or --config=FILE) is applied where it stands, so flags
+ * after it override the file and flags before it are overridden. */
+static int config_flag(void *dst, const char *name, size_t nlen, const char *val, int argc,
+		       char **argv, int *i, FILE *err)
+{
+	int rc;
+
+	if (nlen != 6 || strncmp(name, "config", 6) != 0)
+		return 0;
+	if (!val) {
+		if (*i + 1 >= argc) {
+			fprintf(err, "collector: --config needs a FILE\n");
+			return FC_EINVAL;
+		}
+		val = argv[++*i];
+	}
+	rc = fc_config_load_file(dst, val, err);
+	return rc ? rc : 1;
 }
 
 int fc_config_parse_args(struct fc_config *c, int argc, char **argv, FILE *err)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *name, *val = NULL, *eq;
-		const struct opt *o;
-		size_t nlen;
-		int rc;
+	int rc = fc_opt_parse_args(&prog, c, argc, argv, err);
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fc_config_usage(stdout, argv[0]);
-			return 1;
-		}
-		if (!strcmp(a, "--version")) {
-			fc_version_print(stdout, "collector");
-			return 1;
-		}
-		if (!strcmp(a, "-X")) {
-			if (i + 1 >= argc || !strchr(argv[i + 1], '=')) {
-				fprintf(err, "collector: -X needs KEY=VALUE\n");
-				return FC_EINVAL;
-			}
-			rc = list_add(&c->kafka_props, argv[++i], err, "X");
-			if (rc)
-				return rc;
-			continue;
-		}
-		if (strncmp(a, "--", 2) != 0) {
-			fprintf(err, "collector: unexpected argument '%s' (see --help)\n", a);
-			return FC_EINVAL;
-		}
-		name = a + 2;
-		eq = strchr(name, '=');
-		nlen = eq ? (size_t)(eq - name) : strlen(name);
-		if (eq)
-			val = eq + 1;
-		if (nlen == 6 && !strncmp(name, "config", 6)) {
-			if (!val) {
-				if (i + 1 >= argc) {
-					fprintf(err, "collector: --config needs a FILE\n");
-					return FC_EINVAL;
-				}
-				val = argv[++i];
-			}
-			rc = fc_config_load_file(c, val, err);
-			if (rc)
-				return rc;
-			continue;
-		}
-		o = find_opt(name, nlen);
-		if (!o) {
-			fprintf(err, "collector: unknown option '%s' (see --help)\n", a);
-			return FC_EINVAL;
-		}
-		if (!val && o->type == OPT_BOOL) {
-			val = "true";
-		} else if (!val) {
-			if (i + 1 >= argc) {
-				fprintf(err, "collector: --%s needs a value\n", o->name);
-				return FC_EINVAL;
-			}
-			val = argv[++i];
-		}
-		rc = set_value(c, o, val, err);
-		if (rc)
-			return rc;
-	}
+	if (rc)
+		return rc;
 	c->pcap = c->pcaps.n ? c->pcaps.v[0] : NULL;
 	return fc_config_check(c, err);
 }

@@ -15,18 +15,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define FC_CONFIG_MAX_LIST 32
-#define FC_HTTP_LISTEN_DEFAULT "127.0.0.1:9600"
+#include "core/opt.h"
 
-struct fc_strlist {
-	size_t n;
-	char *v[FC_CONFIG_MAX_LIST];
-};
+/* values per repeatable option (and -X); the option engine holds as many */
+#define FC_CONFIG_MAX_LIST 32
+_Static_assert(FC_CONFIG_MAX_LIST <= FC_OPT_LIST_CAP, "FC_CONFIG_MAX_LIST");
+#define FC_HTTP_LISTEN_DEFAULT "127.0.0.1:9600"
 
 struct fc_config {
 	/* input */
-	struct fc_strlist listen; /* ADDR:PORT, [v6]:PORT */
-	struct fc_strlist pcaps;  /* --pcap FILE, repeatable: replayed in order */
+	struct fc_opt_list listen; /* ADDR:PORT, [v6]:PORT */
+	struct fc_opt_list pcaps;  /* --pcap FILE, repeatable: replayed in order */
 	const char *pcap;         /* first of pcaps (NULL: live); replay mode flag */
 	uint64_t rcvbuf;          /* SO_RCVBUF bytes, 0 = kernel default */
 	uint64_t workers;         /* receive threads (SO_REUSEPORT) */
@@ -35,13 +34,13 @@ struct fc_config {
 	uint64_t max_datagram;    /* receive slot per datagram, bytes */
 
 	/* output */
-	struct fc_strlist outputs;  /* kafka | file:PATH | json:PATH */
-	struct fc_strlist counters_outputs; /* file:PATH | json:PATH: sFlow counter samples */
+	struct fc_opt_list outputs;  /* kafka | file:PATH | json:PATH */
+	struct fc_opt_list counters_outputs; /* file:PATH | json:PATH: sFlow counter samples */
 	char *json_style;           /* native | goflow2 */
 	char *kafka_brokers;        /* NULL: embedded mock cluster */
 	char *kafka_topic;
 	char *kafka_counter_topic;
-	struct fc_strlist kafka_props; /* key=value for librdkafka */
+	struct fc_opt_list kafka_props; /* key=value for librdkafka */
 	char *kafka_key;            /* exporter | flow | none */
 	char *kafka_compression;    /* none | gzip | snappy | lz4 | zstd */
 	uint64_t kafka_flush_ms;    /* bound on the flush at exit */
@@ -64,7 +63,7 @@ struct fc_config {
 
 	/* sampling */
 	uint64_t sampling_default;            /* 0 = none */
-	struct fc_strlist sampling_override;  /* PREFIX=RATE */
+	struct fc_opt_list sampling_override;  /* PREFIX=RATE */
 
 	/* sFlow */
 	uint64_t sflow_max_samples;  /* per datagram */
