@@ -1,7 +1,8 @@
 /*
- * flowsink's options: one declarative table (options.c), in the shape of
- * the collector's src/config (name, type, default, bounds, help), so that
- * --help is generated from the same rows that parse the flags. `-X
+ * flowsink's options: one declarative table (options.c) run by the option
+ * engine the collector's src/config uses too (core/opt.h: name, type,
+ * default, bounds, help), so that --help is generated from the same rows
+ * that parse the flags. `-X
  * key=value` passes through to librdkafka untouched.
  *
  * Ownership: strings in struct fc_fsopts are owned by it (fc_fsopts_fini).
@@ -13,27 +14,26 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define FC_FSOPTS_MAX_LIST 32
+#include "core/opt.h"
 
-struct fc_fsopts_list {
-	size_t n;
-	char *v[FC_FSOPTS_MAX_LIST];
-};
+/* values per repeatable option (and -X); the option engine holds as many */
+#define FC_FSOPTS_MAX_LIST 32
+_Static_assert(FC_FSOPTS_MAX_LIST <= FC_OPT_LIST_CAP, "FC_FSOPTS_MAX_LIST");
 
 struct fc_fsopts {
 	/* Kafka */
 	char *brokers;
 	char *topic;
 	char *group;
-	struct fc_fsopts_list kafka_props; /* key=value for librdkafka */
+	struct fc_opt_list kafka_props; /* key=value for librdkafka */
 	uint64_t batch_records;  /* records per batch */
 	uint64_t batch_flows;    /* flows per batch (memory bound) */
 	uint64_t batch_ms;       /* longest wait to fill a batch */
 
 	/* Redis */
 	char *redis;                     /* HOST:PORT or unix:PATH */
-	struct fc_fsopts_list redis_sets;     /* set rules */
-	struct fc_fsopts_list redis_counters; /* counter rules */
+	struct fc_opt_list redis_sets;     /* set rules */
+	struct fc_opt_list redis_counters; /* counter rules */
 	uint64_t redis_timeout_ms;
 
 	/* PostgreSQL */
@@ -42,7 +42,7 @@ struct fc_fsopts {
 
 	/* per-AS Prometheus exporter and the HTTP listener */
 	char *prometheus_listen;     /* ADDR:PORT, "off" for none */
-	struct fc_fsopts_list asn;   /* our own AS numbers: the exporter sink is on when any */
+	struct fc_opt_list asn;   /* our own AS numbers: the exporter sink is on when any */
 	uint64_t prometheus_max_series;
 
 	/* operations */
