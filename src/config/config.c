@@ -137,13 +137,20 @@ static void version(FILE *out)
 	fc_version_print(out, "collector");
 }
 
-static int config_flag(void *dst, const char *name, size_t nlen, const char *val, int argc,
-		       char **argv, int *i, FILE *err);
+static int load_file(void *dst, const char *path, FILE *err);
+
+/* --config FILE is applied where it stands, so flags after it override
+ * the file and flags before it are overridden. */
+static const struct fc_opt_flag flags[] = {
+	{"config", "FILE", load_file},
+};
 
 static const struct fc_opt_prog prog = {
 	.name = "collector",
 	.opts = opts,
 	.n_opts = N_OPTS,
+	.flags = flags,
+	.n_flags = sizeof(flags) / sizeof(flags[0]),
 	.max_list = FC_CONFIG_MAX_LIST,
 	.props_off = O(kafka_props),
 	.list_label = "--",
@@ -152,7 +159,6 @@ static const struct fc_opt_prog prog = {
 	.help_gap = true,
 	.usage = fc_config_usage,
 	.version = version,
-	.flag = config_flag,
 };
 
 void fc_config_init(struct fc_config *c)
@@ -271,24 +277,9 @@ void fc_config_usage(FILE *out, const char *argv0)
 	fprintf(out, "  --help, --version\n");
 }
 
-/* --config FILE (or --config=FILE) is applied where it stands, so flags
- * after it override the file and flags before it are overridden. */
-static int config_flag(void *dst, const char *name, size_t nlen, const char *val, int argc,
-		       char **argv, int *i, FILE *err)
+static int load_file(void *dst, const char *path, FILE *err)
 {
-	int rc;
-
-	if (nlen != 6 || strncmp(name, "config", 6) != 0)
-		return 0;
-	if (!val) {
-		if (*i + 1 >= argc) {
-			fprintf(err, "collector: --config needs a FILE\n");
-			return FC_EINVAL;
-		}
-		val = argv[++*i];
-	}
-	rc = fc_config_load_file(dst, val, err);
-	return rc ? rc : 1;
+	return fc_config_load_file(dst, path, err);
 }
 
 int fc_config_parse_args(struct fc_config *c, int argc, char **argv, FILE *err)

@@ -3,7 +3,7 @@
  * option tables have in common, i.e. turning a row and a string into a
  * field (with the bounds and the error texts), the row lookup, defaults,
  * freeing, the --help rows and the argv loop. The tables, usage texts and
- * program-only flags stay with each program. Follows the usual GNU long
+ * what program-only flags do stay with each program. Follows the usual GNU long
  * option shapes (`--name value`, `--name=value`), without getopt: options
  * come from a table, and the collector's INI keys go through the same
  * fc_opt_set.
@@ -169,12 +169,23 @@ void fc_opt_help(const struct fc_opt_prog *p, FILE *out)
 	}
 }
 
+static const struct fc_opt_flag *find_flag(const struct fc_opt_prog *p, const char *name,
+					   size_t len)
+{
+	for (size_t i = 0; i < p->n_flags; i++) {
+		if (strlen(p->flags[i].name) == len && !strncmp(p->flags[i].name, name, len))
+			return &p->flags[i];
+	}
+	return NULL;
+}
+
 int fc_opt_parse_args(const struct fc_opt_prog *p, void *dst, int argc, char **argv,
 		      FILE *err)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *name, *val = NULL, *eq;
-		const struct fc_opt *o;
+		const struct fc_opt_flag *f;
+		const struct fc_opt *o = NULL;
 		size_t nlen;
 		int rc;
 
@@ -206,29 +217,26 @@ int fc_opt_parse_args(const struct fc_opt_prog *p, void *dst, int argc, char **a
 		nlen = eq ? (size_t)(eq - name) : strlen(name);
 		if (eq)
 			val = eq + 1;
-		if (p->flag) {
-			rc = p->flag(dst, name, nlen, val, argc, argv, &i, err);
-			if (rc < 0)
-				return rc;
-			if (rc > 0)
-				continue;
+		f = find_flag(p, name, nlen);
+		if (!f) {
+			o = fc_opt_find(p, name, nlen);
+			if (!o) {
+				fprintf(err, "%s: unknown option '%s' (see --help)\n", p->name, a);
+				return FC_EINVAL;
+			}
 		}
-		o = fc_opt_find(p, name, nlen);
-		if (!o) {
-			fprintf(err, "%s: unknown option '%s' (see --help)\n", p->name, a);
-			return FC_EINVAL;
-		}
-		/* a bare bool flag means true; every other type takes a value */
-		if (!val && o->type == FC_OPT_BOOL) {
+		/* a bare bool flag means true; everything else takes a value */
+		if (!val && o && o->type == FC_OPT_BOOL) {
 			val = "true";
 		} else if (!val) {
 			if (i + 1 >= argc) {
-				fprintf(err, "%s: --%s needs a value\n", p->name, o->name);
+				fprintf(err, "%s: --%s needs a %s\n", p->name, f ? f->name : o->name,
+					f ? f->arg : "value");
 				return FC_EINVAL;
 			}
 			val = argv[++i];
 		}
-		rc = fc_opt_set(p, dst, o, val, err);
+		rc = f ? f->apply(dst, val, err) : fc_opt_set(p, dst, o, val, err);
 		if (rc)
 			return rc;
 	}

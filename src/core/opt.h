@@ -46,12 +46,24 @@ struct fc_opt {
 	const char *help;
 };
 
+/* A program's own flag outside the table (the collector's --config FILE):
+ * it always takes a value, fetched as for a row ("--name VALUE" or
+ * "--name=VALUE"), and is matched by its exact name before the table. */
+struct fc_opt_flag {
+	const char *name; /* without "--" */
+	const char *arg;  /* what is missing: "--config needs a FILE" */
+	/* Returns 0, or a negative fc_err with the message printed to err. */
+	int (*apply)(void *dst, const char *val, FILE *err);
+};
+
 /* One program's options and the few ways the two programs' messages and
  * --help differ (kept as they were when each had its own copy). */
 struct fc_opt_prog {
 	const char *name; /* first word of every message: "collector" */
 	const struct fc_opt *opts;
 	size_t n_opts;
+	const struct fc_opt_flag *flags; /* may be NULL when n_flags is 0 */
+	size_t n_flags;
 	size_t max_list;  /* values per list option and -X, <= FC_OPT_LIST_CAP */
 	size_t props_off; /* offsetof() the struct fc_opt_list -X fills */
 	/* "<name>: <list_label><option> given more than N times"; props_name
@@ -66,12 +78,6 @@ struct fc_opt_prog {
 	/* --help / -h and --version: print to out */
 	void (*usage)(FILE *out, const char *argv0);
 	void (*version)(FILE *out);
-	/* May be NULL. Asked first for every "--NAME[=VALUE]" (val NULL without
-	 * '='): returns 0 when NAME is not its own, 1 when handled, or a
-	 * negative fc_err with the message printed to err. It may take the next
-	 * argument (argv[*i + 1], then advance *i). */
-	int (*flag)(void *dst, const char *name, size_t nlen, const char *val, int argc,
-		    char **argv, int *i, FILE *err);
 };
 
 /* Sets every row that has a default on dst, which the caller has zeroed.

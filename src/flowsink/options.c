@@ -69,7 +69,6 @@ static const struct fc_opt_prog prog = {
 	.help_gap = false,
 	.usage = fc_fsopts_usage,
 	.version = fc_fsopts_version,
-	.flag = NULL,
 };
 
 void fc_fsopts_init(struct fc_fsopts *o)
