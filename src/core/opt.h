@@ -8,7 +8,7 @@
  * "kafka-topic"), freeing, the --help rows, and the argv loop (`--name
  * value`, `--name=value`, `-X KEY=VALUE`, `--help`/`-h`, `--version`).
  * Each program keeps only its table, its usage header and footer, and its
- * own flags (the collector's `--config FILE`) through a hook.
+ * own flags (the collector's `--config FILE`) as struct fc_opt_flag rows.
  *
  * Messages go to the FILE the caller passes, prefixed with the program's
  * name ("collector: ..."). Not thread-safe: options are parsed once at

@@ -23,7 +23,7 @@ struct o {
 	struct fc_opt_list props;
 	uint64_t count;
 	bool loud;
-	char *file; /* set by the flag hook */
+	char *file; /* set by --file, a struct fc_opt_flag */
 };
 
 #define O(f) offsetof(struct o, f)
