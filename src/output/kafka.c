@@ -157,8 +157,12 @@ struct kafka_batch {
  * so the arena is reused after each hand-over). */
 struct kafka_pending {
 	rd_kafka_message_t *msg; /* FC_KAFKA_PENDING, allocated at open */
-	rd_kafka_message_t *run; /* FC_KAFKA_PENDING: one partition's records */
-	int32_t *part;           /* FC_KAFKA_PENDING: the partition of each, -1 sent */
+	rd_kafka_message_t *run; /* FC_KAFKA_PENDING: the records grouped by partition */
+	int32_t *part;           /* FC_KAFKA_PENDING: the partition of each */
+	int32_t *seen;           /* FC_KAFKA_PENDING: partitions present, first seen first */
+	uint32_t *slot;          /* nslot, per partition: its record count, then where its
+				    run ends; all 0 between hand-overs */
+	int32_t nslot;
 	uint8_t *arena;          /* FC_KAFKA_PENDING_BYTES */
 	size_t used;
 	int n;
@@ -671,7 +675,8 @@ static int kafka_options(struct kafka_out *k, const struct fc_config *cfg)
 		k->pend.run = calloc(FC_KAFKA_PENDING, sizeof(*k->pend.run));
 		k->pend.part = calloc(FC_KAFKA_PENDING, sizeof(*k->pend.part));
 		k->pend.arena = malloc(FC_KAFKA_PENDING_BYTES);
-		if (!k->pend.msg || !k->pend.run || !k->pend.part || !k->pend.arena)
+		k->pend.seen = calloc(FC_KAFKA_PENDING, sizeof(*k->pend.seen));
+		if (!k->pend.msg || !k->pend.run || !k->pend.part || !k->pend.seen || !k->pend.arena)
 			return FC_ENOMEM;
 	}
 	return 0;
@@ -977,6 +982,55 @@ static void kafka_partition_all(struct kafka_out *k, int32_t cnt)
 	}
 }
 
+/* Room in pend.slot for cnt partitions (a topic may grow while running).
+ * Returns false when out of memory: librdkafka then partitions. */
+static bool kafka_slots(struct kafka_pending *q, int32_t cnt)
+{
+	uint32_t *s;
+
+	if (cnt <= q->nslot)
+		return true;
+	s = calloc((size_t)cnt, sizeof(*s));
+	if (!s)
+		return false;
+	free(q->slot);
+	q->slot = s;
+	q->nslot = cnt;
+	return true;
+}
+
+/* Produces the gathered records grouped by the partition kafka_partition_all
+ * chose, each group in its records' order, in time linear in the records
+ * whatever the partition count (a counting sort over the partitions
+ * present only). */
+static void kafka_produce_by_partition(struct kafka_out *k)
+{
+	struct kafka_pending *q = &k->pend;
+	uint32_t at = 0;
+	int nseen = 0;
+
+	for (int i = 0; i < q->n; i++) {
+		if (q->slot[q->part[i]]++ == 0)
+			q->seen[nseen++] = q->part[i];
+	}
+	for (int j = 0; j < nseen; j++) {
+		uint32_t c = q->slot[q->seen[j]];
+
+		q->slot[q->seen[j]] = at;
+		at += c;
+	}
+	for (int i = 0; i < q->n; i++)
+		q->run[q->slot[q->part[i]]++] = q->msg[i];
+	at = 0;
+	for (int j = 0; j < nseen; j++) {
+		uint32_t end = q->slot[q->seen[j]];
+
+		kafka_produce_run(k, q->seen[j], q->run + at, (int)(end - at));
+		q->slot[q->seen[j]] = 0;
+		at = end;
+	}
+}
+
 /* Hands the gathered flow records to librdkafka. Once the probe knows
  * the flow topic's partition count, records are grouped by partition
  * (in order within each) and each group is one rd_kafka_produce_batch to
@@ -995,24 +1049,11 @@ static void kafka_pending_send(struct kafka_out *k)
 		for (int i = 0; i < q->n; i++)
 			(void)kafka_spool_keep(k, FC_MSG_FLOW, q->msg[i].payload, q->msg[i].len,
 					       q->msg[i].key, q->msg[i].key_len, 1);
-	} else if (!k->default_partitioner || cnt <= 0) {
+	} else if (!k->default_partitioner || cnt <= 0 || !kafka_slots(q, cnt)) {
 		kafka_produce_run(k, RD_KAFKA_PARTITION_UA, q->msg, q->n);
 	} else {
 		kafka_partition_all(k, cnt);
-		for (int first = 0; first < q->n; first++) {
-			int32_t part = q->part[first];
-			int n = 0;
-
-			if (part < 0)
-				continue;
-			for (int i = first; i < q->n; i++) {
-				if (q->part[i] == part) {
-					q->run[n++] = q->msg[i];
-					q->part[i] = -1;
-				}
-			}
-			kafka_produce_run(k, part, q->run, n);
-		}
+		kafka_produce_by_partition(k);
 	}
 	q->n = 0;
 	q->used = 0;
@@ -1301,6 +1342,8 @@ static void kafka_close(void *priv)
 	free(k->pend.msg);
 	free(k->pend.run);
 	free(k->pend.part);
+	free(k->pend.seen);
+	free(k->pend.slot);
 	free(k->pend.arena);
 	free(k->mock_bootstraps);
 	if (k->lock_init) {

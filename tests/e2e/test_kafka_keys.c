@@ -125,6 +125,7 @@ struct spread {
 	size_t pairs_split;    /* reverse flows in another partition than their forward */
 	size_t part_mismatch;  /* keyed records not where librdkafka's partitioner puts them */
 	size_t key_mismatch;   /* reverse flows whose key differs from their forward's */
+	size_t out_of_order;   /* flows that arrived in a partition before an earlier one */
 	uint64_t keys_digest;  /* FNV-1a over every flow's key, in flow order */
 };
 
@@ -135,6 +136,7 @@ struct arrivals {
 	int *part_of;
 	uint8_t (*key_of)[64];
 	size_t *klen_of;
+	int64_t last_of[NPARTS]; /* the latest flow seen in each partition */
 };
 
 static void take_flow(void *ctx, int32_t p, const rd_kafka_message_t *msg)
@@ -155,6 +157,10 @@ static void take_flow(void *ctx, int32_t p, const rd_kafka_message_t *msg)
 	i = (uint32_t)(f->bytes - 100);
 	ck_assert_uint_lt(i, NFLOWS);
 	flowpb__flow_message__free_unpacked(f, NULL);
+	/* the output groups records by partition: each group must keep the
+	 * order they were written in */
+	s->out_of_order += (int64_t)i <= a->last_of[p];
+	a->last_of[p] = i;
 	a->part_of[i] = p;
 	a->klen_of[i] = msg->key_len < 64 ? msg->key_len : 64;
 	if (msg->key_len)
@@ -176,9 +182,11 @@ static void consume(const char *bootstraps, struct spread *s)
 	rd_kafka_t *rk = consumer_new(bootstraps);
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, TOPIC, NULL);
 	struct arrivals a = {s, calloc(NFLOWS, sizeof(int)), calloc(NFLOWS, 64),
-			     calloc(NFLOWS, sizeof(size_t))};
+			     calloc(NFLOWS, sizeof(size_t)), {0}};
 
 	ck_assert(a.part_of && a.key_of && a.klen_of);
+	for (int p = 0; p < NPARTS; p++)
+		a.last_of[p] = -1;
 	memset(s, 0, sizeof(*s));
 	for (int32_t p = 0; p < NPARTS; p++)
 		consume_partition(rkt, p, take_flow, &a);
@@ -239,6 +247,7 @@ static void run_policy(const char *policy, struct spread *s)
 	printf("# --kafka-key %-8s partitions: %zu %zu %zu %zu\n", policy, s->per_part[0],
 	       s->per_part[1], s->per_part[2], s->per_part[3]);
 	ck_assert_uint_eq(s->records, NFLOWS);
+	ck_assert_uint_eq(s->out_of_order, 0);
 }
 
 START_TEST(key_exporter_one_partition)
