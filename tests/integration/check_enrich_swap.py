@@ -120,7 +120,10 @@ class Run:
             self.alive(label)
             if os.path.exists(self.out):
                 with open(self.out) as f:
-                    lines = f.read().splitlines()
+                    text = f.read()
+                # The collector's stdio may have written part of a line
+                # (its buffer fills mid-line): only complete lines count.
+                lines = text[:text.rfind("\n") + 1].splitlines()
                 got = [json.loads(x) for x in lines[self.read:] if x.strip()]
                 if len(got) >= want:
                     self.read += len(got)
